@@ -1,0 +1,54 @@
+# make run   - set up (venv, packages, database), seed a demo member, serve on 127.0.0.1:8000
+# make test  - set up, run the test suite (on DATABASE_URL when set, else SQLite)
+# make lint  - ruff, import-linter contracts, missing migrations
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test lint system-deps clean
+
+run: $(INSTALLED)
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: $(INSTALLED)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	SECRET_KEY=lint $(BIN)/python manage.py makemigrations --check --dry-run
+
+$(INSTALLED): requirements.txt
+	@$(MAKE) --no-print-directory system-deps
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+# mysqlclient compiles against the MariaDB/MySQL client library; install what it
+# needs with apt-get when missing, or say what to install where there is no apt-get.
+system-deps:
+	@missing=""; \
+	{ pkg-config --exists libmariadb || pkg-config --exists mysqlclient; } 2>/dev/null \
+		|| missing="$$missing pkg-config libmariadb-dev"; \
+	command -v gcc >/dev/null || missing="$$missing gcc"; \
+	$(PYTHON) -c 'import ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
+	$(PYTHON) -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+		|| missing="$$missing python3-dev"; \
+	[ -z "$$missing" ] && exit 0; \
+	if ! command -v apt-get >/dev/null; then \
+		echo "Missing system packages:$$missing" >&2; \
+		echo "mysqlclient needs a C compiler, pkg-config and the MariaDB/MySQL client headers; install them with your package manager and run make again." >&2; \
+		exit 1; \
+	fi; \
+	sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	echo "Installing system packages:$$missing"; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles

@@ -1,0 +1,23 @@
+"""Settings for the test suite: the real settings, with test-only defaults.
+
+The suite must run with nothing exported, so it supplies a throw-away
+SECRET_KEY; DATABASE_URL still comes from the environment, which is how the
+same suite runs on MariaDB.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-not-a-secret")
+os.environ["DEBUG"] = "false"  # no toolbar, no debug pages under test
+
+from config.settings import *  # noqa: E402,F403
+
+# Hashing is slow on purpose; tests create many members.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Serve static files from the finders without a collectstatic run.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

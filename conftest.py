@@ -1,0 +1,13 @@
+"""Suite-wide test set-up: the ``mysql`` marker."""
+
+import pytest
+from django.db import connection
+
+
+def pytest_collection_modifyitems(config, items):
+    if connection.vendor == "mysql":
+        return
+    skip = pytest.mark.skip(reason="needs MySQL/MariaDB: set DATABASE_URL=mysql://...")
+    for item in items:
+        if "mysql" in item.keywords:
+            item.add_marker(skip)

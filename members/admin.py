@@ -1,0 +1,155 @@
+"""Admin for members and their nickname history.
+
+Members are created and renamed through ``members.services`` here too, so the
+admin writes the same history rows as the pages do.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from members import services
+from members.models import Member, NicknameHistory
+
+
+class MemberCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = Member
+        fields = ("email", "nickname", "birthdate")
+
+
+class MemberChangeForm(UserChangeForm):
+    # Not the model field: the admin must not assign member.nickname itself;
+    # a changed value is handed to the service (see MemberAdmin.save_model).
+    nickname = Member._meta.get_field("nickname").formfield()
+
+    class Meta:
+        model = Member
+        exclude = ("nickname",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial.setdefault("nickname", self.instance.nickname)
+
+    def clean_nickname(self) -> str:
+        return self.cleaned_data["nickname"].strip()
+
+
+class NicknameHistoryInline(admin.TabularInline):
+    model = NicknameHistory
+    fields = ("nickname", "changed_at")
+    readonly_fields = fields
+    ordering = ("-id",)
+    extra = 0
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Member)
+class MemberAdmin(UserAdmin):
+    form = MemberChangeForm
+    add_form = MemberCreationForm
+    inlines = (NicknameHistoryInline,)
+    list_display = ("id", "email", "nickname", "birthdate", "joined_at", "is_staff")
+    list_filter = ("is_staff", "is_superuser", "is_active")
+    search_fields = ("email", "nickname")
+    ordering = ("-id",)
+    readonly_fields = ("joined_at", "last_login")
+    show_full_result_count = False
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Profile"), {"fields": ("nickname", "birthdate", "joined_at", "last_login")}),
+        (
+            _("Permissions"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "email",
+                    "nickname",
+                    "birthdate",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ),
+            },
+        ),
+    )
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj else ()
+
+    def get_exclude(self, request, obj=None):
+        # On the change page "nickname" is MemberChangeForm's own field.
+        return ("nickname",) if obj else ()
+
+    def save_form(self, request, form, change):
+        if change:
+            return super().save_form(request, form, change)
+        data = form.cleaned_data
+        password = data["password1"] if data["set_usable_password"] else None
+        return services.member_register(
+            email=data["email"],
+            nickname=data["nickname"],
+            birthdate=data["birthdate"],
+            password=password,
+        )
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return  # save_form already registered the member through the service
+        # Save only the columns the form changed: saving the whole row would write
+        # back a nickname that may have changed since the form was loaded.
+        columns = {field.name for field in Member._meta.concrete_fields} - {"nickname"}
+        changed = [name for name in form.changed_data if name in columns]
+        if changed:
+            obj.save(update_fields=changed)
+        if "nickname" in form.changed_data:
+            try:
+                services.member_change_nickname(
+                    member_id=obj.pk, nickname=form.cleaned_data["nickname"]
+                )
+            except ValidationError as exc:
+                self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+
+    def save_related(self, request, form, formsets, change):
+        if change:  # the add form has no many-to-many fields to save
+            super().save_related(request, form, formsets, change)
+
+
+@admin.register(NicknameHistory)
+class NicknameHistoryAdmin(admin.ModelAdmin):
+    list_display = ("id", "member_email", "nickname", "changed_at")
+    list_select_related = ("member",)
+    search_fields = ("member__email",)
+    search_help_text = _("Search by the member's email.")
+    ordering = ("-id",)
+    show_full_result_count = False
+
+    @admin.display(description=_("member email"), ordering="member__email")
+    def member_email(self, obj: NicknameHistory) -> str:
+        return obj.member.email
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

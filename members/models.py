@@ -1,0 +1,170 @@
+"""The member domain: a member and the nicknames they have had.
+
+State changes through behaviour methods (``change_nickname``), never by
+assigning fields from outside; ``members.services`` wraps them in transactions
+and is what the rest of the project calls.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import MinLengthValidator, MinValueValidator
+from django.db import models
+from django.db.models.functions import Length, Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+NICKNAME_MAX_LENGTH = 10
+EARLIEST_BIRTHDATE = date(1900, 1, 1)
+
+
+def normalize_email(email: str) -> str:
+    """Emails are compared and stored lower-case: one address, one member."""
+    return email.strip().lower()
+
+
+def normalize_nickname(nickname: str) -> str:
+    return nickname.strip()
+
+
+def validate_not_in_future(value: date) -> None:
+    if value > timezone.localdate():
+        raise ValidationError(_("Birthdate cannot be in the future."), code="future")
+
+
+def nickname_length_in_range() -> models.Q:
+    """The database's own check of 1..10 characters (CHAR_LENGTH on MySQL)."""
+    return models.Q(
+        models.lookups.GreaterThanOrEqual(Length("nickname"), 1),
+        models.lookups.LessThanOrEqual(Length("nickname"), NICKNAME_MAX_LENGTH),
+    )
+
+
+class MemberManager(BaseUserManager["Member"]):
+    def get_by_natural_key(self, email: str) -> Member:
+        # The login form gives the email as typed; stored emails are lower-case.
+        return self.get(email=normalize_email(email))
+
+    # createsuperuser and Django's auth machinery call these; they go through
+    # the service so a member made any way gets its first history row.
+    def create_user(self, email: str, password: str | None = None, **fields) -> Member:
+        from members.services import member_register
+
+        return member_register(email=email, password=password, **fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> Member:
+        from members.services import member_register
+
+        return member_register(
+            email=email, password=password, is_staff=True, is_superuser=True, **fields
+        )
+
+
+class Member(AbstractBaseUser, PermissionsMixin):
+    email = models.EmailField(
+        _("email"),
+        max_length=254,
+        error_messages={"unique": _("A member with this email already exists.")},
+    )
+    nickname = models.CharField(
+        _("nickname"),
+        max_length=NICKNAME_MAX_LENGTH,
+        validators=[MinLengthValidator(1)],
+        help_text=_("1 to 10 characters."),
+    )
+    birthdate = models.DateField(
+        _("birthdate"),
+        validators=[MinValueValidator(EARLIEST_BIRTHDATE), validate_not_in_future],
+        help_text=_("YYYY-MM-DD, from 1900-01-01 to today."),
+    )
+    joined_at = models.DateTimeField(_("joined at"), default=timezone.now, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(
+        _("staff status"),
+        default=False,
+        help_text=_("Whether the member can log into the admin site."),
+    )
+
+    objects = MemberManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["nickname", "birthdate"]
+
+    class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+        constraints = [
+            models.UniqueConstraint(fields=["email"], name="member_email_unique"),
+            # With the unique constraint this makes email unique ignoring case,
+            # also on SQLite where "=" is case-sensitive.
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email")),
+                name="member_email_lowercase",
+                violation_error_message=_("The email must be stored lower-case."),
+            ),
+            models.CheckConstraint(
+                condition=nickname_length_in_range(),
+                name="member_nickname_length",
+                violation_error_message=_("A nickname has 1 to 10 characters."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(birthdate__gte=EARLIEST_BIRTHDATE),
+                name="member_birthdate_from_1900",
+                violation_error_message=_("The birthdate cannot be before 1900-01-01."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nickname} <{self.email}>"
+
+    def clean_fields(self, exclude=None) -> None:
+        # Normalise first so the field rules judge what will be stored.
+        self.email = normalize_email(self.email)
+        self.nickname = normalize_nickname(self.nickname)
+        super().clean_fields(exclude)
+
+    def first_nickname(self) -> NicknameHistory:
+        """The history row that records the nickname a member signed up with."""
+        return NicknameHistory(member=self, nickname=self.nickname, changed_at=self.joined_at)
+
+    def change_nickname(self, nickname: str, *, at: datetime) -> NicknameHistory:
+        """Take a new nickname; returns the history row the caller must save with it."""
+        nickname = normalize_nickname(nickname)
+        if nickname == self.nickname:
+            raise ValidationError(
+                {"nickname": _("That is already your nickname.")}, code="unchanged"
+            )
+        self.nickname = nickname
+        return NicknameHistory(member=self, nickname=nickname, changed_at=at)
+
+
+class NicknameHistory(models.Model):
+    """One row per nickname a member has had. Rows copy the text and are never updated."""
+
+    member = models.ForeignKey(
+        Member,
+        on_delete=models.CASCADE,
+        related_name="nickname_history",
+        verbose_name=_("member"),
+    )
+    nickname = models.CharField(_("nickname"), max_length=NICKNAME_MAX_LENGTH)
+    changed_at = models.DateTimeField(_("changed at"))
+
+    class Meta:
+        verbose_name = _("nickname history")
+        verbose_name_plural = _("nickname history")
+        # Changes to one member serialise on its row lock, so ids follow time.
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=nickname_length_in_range(),
+                name="nickname_history_nickname_length",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nickname} ({self.changed_at:%Y-%m-%d %H:%M})"

@@ -1,0 +1,158 @@
+import pytest
+from django.contrib.auth.models import Group
+
+from members import services
+from members.models import Member, NicknameHistory
+from members.tests.mothers import PASSWORD, a_member, a_staff_member
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(a_staff_member(email="admin@example.com", nickname="admin"))
+    return client
+
+
+def change_data(member: Member, **overrides) -> dict:
+    data = {
+        "email": member.email,
+        "nickname": member.nickname,
+        "birthdate": member.birthdate.isoformat(),
+        "is_active": "on",
+        "nickname_history-TOTAL_FORMS": "0",
+        "nickname_history-INITIAL_FORMS": "0",
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_non_staff_is_refused(client):
+    client.force_login(a_member())
+    response = client.get("/admin/members/member/")
+    assert response.status_code == 302
+    assert response.url.startswith("/admin/login/")
+
+
+class TestMemberAdmin:
+    def test_changelist_searches_email_and_nickname(self, staff_client):
+        a_member(email="findme@example.com", nickname="alpha")
+        a_member(email="other@example.com", nickname="beta")
+
+        by_email = staff_client.get("/admin/members/member/", {"q": "findme"})
+        by_nickname = staff_client.get("/admin/members/member/", {"q": "beta"})
+
+        assert [m.email for m in by_email.context["cl"].result_list] == ["findme@example.com"]
+        assert [m.nickname for m in by_nickname.context["cl"].result_list] == ["beta"]
+
+    def test_change_page_shows_history_inline_read_only(self, staff_client):
+        member = a_member(nickname="first")
+        services.member_change_nickname(member_id=member.pk, nickname="second")
+
+        response = staff_client.get(f"/admin/members/member/{member.pk}/change/")
+
+        assert response.status_code == 200
+        inline = response.context["inline_admin_formsets"][0]
+        assert not inline.has_add_permission
+        assert not inline.has_change_permission
+        assert not inline.has_delete_permission
+        shown = [form.original.nickname for form in inline]
+        assert shown == ["second", "first"]
+        assert "<p>second</p>" in response.text
+
+    def test_nickname_changed_in_the_admin_writes_history(self, staff_client):
+        member = a_member(nickname="before")
+
+        response = staff_client.post(
+            f"/admin/members/member/{member.pk}/change/", change_data(member, nickname="after")
+        )
+
+        assert response.status_code == 302
+        member.refresh_from_db()
+        assert member.nickname == "after"
+        assert list(
+            NicknameHistory.objects.filter(member=member).values_list("nickname", flat=True)
+        ) == ["after", "before"]
+
+    def test_other_fields_change_without_history(self, staff_client):
+        member = a_member(nickname="same")
+        group = Group.objects.create(name="editors")
+
+        response = staff_client.post(
+            f"/admin/members/member/{member.pk}/change/",
+            change_data(member, birthdate="1980-02-03", groups=[group.pk]),
+        )
+
+        assert response.status_code == 302
+        member.refresh_from_db()
+        assert member.birthdate.isoformat() == "1980-02-03"
+        assert list(member.groups.all()) == [group]
+        assert NicknameHistory.objects.filter(member=member).count() == 1
+
+    def test_bad_nickname_re_renders_and_writes_nothing(self, staff_client):
+        member = a_member(nickname="before")
+
+        response = staff_client.post(
+            f"/admin/members/member/{member.pk}/change/",
+            change_data(member, nickname="x" * 11),
+        )
+
+        assert response.status_code == 200
+        assert "nickname" in response.context["adminform"].form.errors
+        member.refresh_from_db()
+        assert member.nickname == "before"
+        assert NicknameHistory.objects.filter(member=member).count() == 1
+
+    def test_add_member_goes_through_the_service(self, staff_client):
+        response = staff_client.post(
+            "/admin/members/member/add/",
+            {
+                "email": "Added@Example.com",
+                "nickname": "added",
+                "birthdate": "2001-02-03",
+                "usable_password": "true",
+                "password1": PASSWORD,
+                "password2": PASSWORD,
+            },
+        )
+
+        assert response.status_code == 302
+        member = Member.objects.get(email="added@example.com")
+        assert member.check_password(PASSWORD)
+        assert response.url == f"/admin/members/member/{member.pk}/change/"
+        assert list(member.nickname_history.values_list("nickname", flat=True)) == ["added"]
+
+    def test_add_member_without_password(self, staff_client):
+        response = staff_client.post(
+            "/admin/members/member/add/",
+            {
+                "email": "nopass@example.com",
+                "nickname": "nopass",
+                "birthdate": "2001-02-03",
+                "usable_password": "false",
+            },
+        )
+        assert response.status_code == 302
+        assert not Member.objects.get(email="nopass@example.com").has_usable_password()
+
+
+class TestNicknameHistoryAdmin:
+    def test_searchable_by_member_email(self, staff_client):
+        a_member(email="wanted@example.com", nickname="wanted")
+        a_member(email="else@example.com", nickname="else")
+
+        response = staff_client.get("/admin/members/nicknamehistory/", {"q": "wanted@"})
+
+        assert response.status_code == 200
+        assert [h.nickname for h in response.context["cl"].result_list] == ["wanted"]
+
+    def test_read_only(self, staff_client):
+        member = a_member()
+        row = member.nickname_history.get()
+        assert staff_client.get("/admin/members/nicknamehistory/add/").status_code == 403
+        response = staff_client.post(
+            f"/admin/members/nicknamehistory/{row.pk}/change/", {"nickname": "hacked"}
+        )
+        assert response.status_code == 403
+        row.refresh_from_db()
+        assert row.nickname == member.nickname
