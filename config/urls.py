@@ -5,6 +5,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("members.urls")),
+    path("", include("posts.urls")),
 ]
 
 if settings.DEBUG_TOOLBAR:

@@ -72,7 +72,7 @@ class TestLoginLogout:
         a_member(email="kim@example.com")
         response = client.post("/login/", {"username": "KIM@example.com", "password": PASSWORD})
         assert response.status_code == 302
-        assert response.url == "/me/"
+        assert response.url == "/posts/"
 
     def test_wrong_password(self, client):
         a_member(email="kim@example.com")

@@ -1,0 +1,198 @@
+"""The one place that composes the member and post domains.
+
+Each function asks ``members.services`` for members and ``posts.services`` for
+posts or daily counts, and combines them in Python: never a join across the
+two domains ("조인은 최대한 미루자").
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.utils import timezone
+
+from members import services as members
+from members.services import PublicMember
+from posts import services as posts
+from posts.pagination import Cursor
+
+# Weeks start on Sunday, as on Korean (and US) wall calendars.
+FIRST_WEEKDAY = calendar.SUNDAY
+HEAT_LEVELS = 4
+# Pages show 1900 (the earliest birthdate) to 9998: a grid's padding days stay valid dates.
+FIRST_YEAR, LAST_YEAR = 1900, 9998
+
+
+class MemberNotFound(Exception):
+    pass
+
+
+def _member(member_id: int) -> PublicMember:
+    member = members.member_public(member_id=member_id)
+    if member is None:
+        raise MemberNotFound(member_id)
+    return member
+
+
+def today() -> date:
+    return timezone.localdate(timezone=timezone.get_default_timezone())
+
+
+# --- timelines ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    id: int
+    member_id: int
+    nickname: str
+    contents: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Timeline:
+    entries: list[TimelineEntry]
+    older: Cursor | None
+    newer: Cursor | None
+    member: PublicMember | None  # set for one member's timeline
+
+
+def timeline(*, cursor: Cursor, member_id: int | None = None) -> Timeline:
+    """A page of posts with each author's current nickname (one query for all authors)."""
+    member = _member(member_id) if member_id is not None else None
+    page = posts.timeline_page(cursor=cursor, member_id=member_id)
+    if member is not None:
+        authors = {member.id: member}
+    else:
+        authors = members.members_public_by_ids(member_ids={p.member_id for p in page.items})
+    entries = [
+        TimelineEntry(
+            id=post.id,
+            member_id=post.member_id,
+            # An author deleted between the two queries has no nickname left.
+            nickname=authors[post.member_id].nickname if post.member_id in authors else "",
+            contents=post.contents,
+            created_at=post.created_at,
+        )
+        for post in page.items
+    ]
+    return Timeline(entries=entries, older=page.older, newer=page.newer, member=member)
+
+
+# --- "my posts calendar" -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    date: date
+    count: int
+    level: int  # 0 (no posts) .. HEAT_LEVELS
+    in_range: bool  # False for the neighbouring month's days that fill a grid week
+    is_today: bool
+
+
+@dataclass(frozen=True)
+class CalendarDays:
+    member: PublicMember
+    start: date
+    end: date
+    days: list[posts.DayCount]
+
+
+@dataclass(frozen=True)
+class MonthCalendar:
+    member: PublicMember
+    month: date  # the first of the month
+    weeks: list[list[CalendarDay]]
+    total: int
+    previous: date | None
+    next: date | None
+
+
+@dataclass(frozen=True)
+class YearHeatmap:
+    member: PublicMember
+    year: int
+    weeks: list[list[CalendarDay]]  # columns of 7 days, Sunday first
+    month_starts: list[tuple[int, date]]  # (week column, first of month) for labels
+    total: int
+    max_count: int
+    previous: int | None
+    next: int | None
+
+
+def calendar_days(*, member_id: int, start: date, end: date) -> CalendarDays:
+    """Per-day post counts for ``start..end``: days with posts only, ascending."""
+    member = _member(member_id)
+    return CalendarDays(
+        member, start, end, posts.daily_post_counts(member_id=member_id, start=start, end=end)
+    )
+
+
+def _level(count: int, max_count: int) -> int:
+    return 0 if count == 0 else min(HEAT_LEVELS, 1 + (count - 1) * HEAT_LEVELS // max_count)
+
+
+def _grid(
+    weeks: list[list[date]], start: date, end: date, counts: dict[date, int]
+) -> list[list[CalendarDay]]:
+    max_count = max(counts.values(), default=0)
+    now = today()
+    return [
+        [
+            CalendarDay(
+                date=day,
+                count=counts.get(day, 0),
+                level=_level(counts.get(day, 0), max_count),
+                in_range=start <= day <= end,
+                is_today=day == now,
+            )
+            for day in week
+        ]
+        for week in weeks
+    ]
+
+
+def calendar_month(*, member_id: int, month: date) -> MonthCalendar:
+    """The month grid: weeks x days, days without posts as 0, the month's total."""
+    first = month.replace(day=1)
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    found = calendar_days(member_id=member_id, start=first, end=last)
+    counts = {d.date: d.count for d in found.days}
+    weeks = calendar.Calendar(FIRST_WEEKDAY).monthdatescalendar(first.year, first.month)
+    previous = (first - timedelta(days=1)).replace(day=1)
+    following = last + timedelta(days=1)
+    return MonthCalendar(
+        member=found.member,
+        month=first,
+        weeks=_grid(weeks, first, last, counts),
+        total=sum(counts.values()),
+        previous=previous if previous.year >= FIRST_YEAR else None,
+        next=following if following.year <= LAST_YEAR else None,
+    )
+
+
+def calendar_year(*, member_id: int, year: int) -> YearHeatmap:
+    """The year heat map: week columns of 7 days, shaded by count relative to the busiest."""
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    found = calendar_days(member_id=member_id, start=first, end=last)
+    counts = {d.date: d.count for d in found.days}
+    # Back up to the week's first day; the grid may start in the previous year.
+    offset = (first.weekday() - FIRST_WEEKDAY) % 7
+    start = first - timedelta(days=offset)
+    n_weeks = (offset + (last - first).days + 7) // 7
+    weeks = [[start + timedelta(days=7 * w + d) for d in range(7)] for w in range(n_weeks)]
+    month_starts = [((date(year, m, 1) - start).days // 7, date(year, m, 1)) for m in range(1, 13)]
+    return YearHeatmap(
+        member=found.member,
+        year=year,
+        weeks=_grid(weeks, first, last, counts),
+        month_starts=month_starts,
+        total=sum(counts.values()),
+        max_count=max(counts.values(), default=0),
+        previous=year - 1 if year > FIRST_YEAR else None,
+        next=year + 1 if year < LAST_YEAR else None,
+    )

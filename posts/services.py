@@ -1,0 +1,145 @@
+"""The public face of the post domain.
+
+Writing and deleting a post keep ``DailyPostCount`` right in the same
+transaction, with an atomic upsert (no read-modify-write in Python), retried
+when the database reports a deadlock or a lock wait timeout.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import ParamSpec, TypeVar
+
+from django.db import OperationalError, connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from posts.models import DailyPostCount, Post
+from posts.pagination import Cursor, Page, keyset_page
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# MySQL/MariaDB: 1213 deadlock, 1205 lock wait timeout. SQLite: "database is locked".
+RETRYABLE_MYSQL_ERRORS = {1205, 1213}
+ATTEMPTS = 5
+
+
+def _is_lock_conflict(exc: OperationalError) -> bool:
+    if connection.vendor == "mysql":
+        return bool(exc.args) and exc.args[0] in RETRYABLE_MYSQL_ERRORS
+    return "locked" in str(exc)
+
+
+def retry_on_lock_conflict(func: Callable[P, R]) -> Callable[P, R]:
+    """Run ``func`` (itself a transaction) again when it lost a lock conflict.
+
+    Inside an outer transaction a retry cannot help (the outer one is already
+    rolled back by the database), so the error is raised at once there.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return func(*args, **kwargs)
+            except OperationalError as exc:
+                if attempt == ATTEMPTS or connection.in_atomic_block or not _is_lock_conflict(exc):
+                    raise
+                logger.info("%s: lock conflict (%s), attempt %d", func.__name__, exc, attempt)
+                time.sleep(0.005 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class DayCount:
+    date: date
+    count: int
+
+
+@retry_on_lock_conflict
+@transaction.atomic
+def post_write(*, member_id: int, contents: str, at: datetime | None = None) -> Post:
+    """Write a post and count it on its day (in TIME_ZONE), in one transaction."""
+    post = Post.write(member_id=member_id, contents=contents, at=at or timezone.now())
+    post.full_clean()
+    post.save()
+    DailyPostCount.objects.add([(member_id, post.created_date, 1)])
+    return post
+
+
+@retry_on_lock_conflict
+@transaction.atomic
+def posts_delete(*, post_ids: Iterable[int]) -> int:
+    """Delete posts and take them off their days' counts; returns how many went."""
+    posts = list(
+        Post.objects.select_for_update()
+        .filter(pk__in=set(post_ids))
+        .values_list("id", "member_id", "created_date")
+    )
+    if not posts:
+        return 0
+    Post.objects.filter(pk__in=[post_id for post_id, _, _ in posts]).delete()
+    per_day = Counter((member_id, day) for _, member_id, day in posts)
+    DailyPostCount.objects.add((member_id, day, -n) for (member_id, day), n in per_day.items())
+    return len(posts)
+
+
+def post_delete(*, post_id: int) -> bool:
+    return posts_delete(post_ids=[post_id]) == 1
+
+
+def daily_post_counts(*, member_id: int, start: date, end: date) -> list[DayCount]:
+    """Days in ``start..end`` (inclusive) on which the member wrote, ascending."""
+    rows = (
+        DailyPostCount.objects.filter(member_id=member_id, date__range=(start, end))
+        .order_by("date")
+        .values_list("date", "count")
+    )
+    return [DayCount(day, count) for day, count in rows]
+
+
+def timeline_page(*, cursor: Cursor, member_id: int | None = None) -> Page[Post]:
+    """A page of all posts, or of one member's, newest first."""
+    if member_id is None:
+        posts = Post.objects.all()
+    else:
+        # "id > 0" is always true; it makes MySQL/MariaDB read the (member_id, id)
+        # index as a range. Without it, their ORDER BY ... LIMIT heuristic may walk
+        # the primary key backwards, through the whole table for a quiet member.
+        posts = Post.objects.filter(member_id=member_id, pk__gt=0)
+    return keyset_page(posts.only("id", "member_id", "contents", "created_at"), cursor)
+
+
+@transaction.atomic
+def daily_counts_rebuild(*, member_id: int | None = None) -> int:
+    """Recompute DailyPostCount from the posts (all members, or one); returns the rows.
+
+    One ``INSERT ... SELECT ... GROUP BY`` in the database: the rows never travel
+    to Python.
+    """
+    posts = Post.objects.all() if member_id is None else Post.objects.filter(member_id=member_id)
+    counts = DailyPostCount.objects.all()
+    if member_id is not None:
+        counts = counts.filter(member_id=member_id)
+    counts.delete()
+    grouped = posts.order_by().values_list("member_id", "created_date").annotate(n=Count("id"))
+    select_sql, params = grouped.query.sql_with_params()
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {q(DailyPostCount._meta.db_table)} "  # noqa: S608
+            f"({q('member_id')}, {q('date')}, {q('count')}) {select_sql}",
+            params,
+        )
+        return cursor.rowcount

@@ -1,0 +1,157 @@
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from members import services as members
+from posts import facades
+from posts.pagination import Cursor
+from posts.tests.mothers import a_member, a_post, posts_on_days
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_no_join_offset_or_count(queries) -> None:
+    for query in queries:
+        sql = query["sql"].upper()
+        assert " JOIN " not in sql, sql
+        assert " OFFSET " not in sql, sql
+        assert "COUNT(" not in sql, sql
+
+
+class TestTimeline:
+    def test_entries_carry_each_authors_current_nickname(self):
+        kim, lee = a_member(nickname="kim"), a_member(nickname="lee")
+        first, second = a_post(kim), a_post(lee)
+        members.member_change_nickname(member_id=kim.pk, nickname="kim2")
+
+        page = facades.timeline(cursor=Cursor())
+
+        assert [(e.id, e.nickname) for e in page.entries] == [
+            (second.pk, "lee"),
+            (first.pk, "kim2"),
+        ]
+        assert page.member is None
+
+    def test_one_members_timeline(self):
+        kim, lee = a_member(nickname="kim"), a_member(nickname="lee")
+        mine = a_post(kim)
+        a_post(lee)
+
+        page = facades.timeline(cursor=Cursor(), member_id=kim.pk)
+
+        assert [e.id for e in page.entries] == [mine.pk]
+        assert page.member == members.PublicMember(kim.pk, "kim")
+
+    def test_unknown_member(self):
+        with pytest.raises(facades.MemberNotFound):
+            facades.timeline(cursor=Cursor(), member_id=999_999)
+
+    @pytest.mark.parametrize("member_timeline", [False, True])
+    def test_constant_queries_whatever_the_size_and_no_join(self, member_timeline):
+        authors = [a_member() for _ in range(5)]
+        for i in range(60):
+            a_post(authors[i % 5])
+        member_id = authors[0].pk if member_timeline else None
+        counts = []
+        for size in (2, 5, 10):
+            with CaptureQueriesContext(connection) as ctx:
+                page = facades.timeline(cursor=Cursor(size=size), member_id=member_id)
+                facades.timeline(cursor=page.older, member_id=member_id)
+            assert_no_join_offset_or_count(ctx.captured_queries)
+            counts.append(len(ctx.captured_queries))
+        assert counts[0] == counts[1] == counts[2]
+
+
+class TestCalendarMonth:
+    def test_grid_counts_total_and_links(self):
+        member = a_member()
+        posts_on_days(member, {date(2025, 3, 1): 2, date(2025, 3, 31): 5, date(2025, 4, 1): 9})
+
+        cal = facades.calendar_month(member_id=member.pk, month=date(2025, 3, 17))
+
+        assert cal.month == date(2025, 3, 1)
+        assert cal.total == 7
+        assert (cal.previous, cal.next) == (date(2025, 2, 1), date(2025, 4, 1))
+        assert all(len(week) == 7 for week in cal.weeks)
+        assert cal.weeks[0][0].date.weekday() == 6  # Sunday first
+        in_month = {d.date: d.count for week in cal.weeks for d in week if d.in_range}
+        assert len(in_month) == 31
+        assert in_month[date(2025, 3, 1)] == 2
+        assert in_month[date(2025, 3, 2)] == 0
+        assert in_month[date(2025, 3, 31)] == 5
+        # April 1st fills the last week but is not this month's.
+        outside = [d for week in cal.weeks for d in week if d.date == date(2025, 4, 1)]
+        assert outside[0].in_range is False
+
+    def test_today_is_marked(self):
+        member = a_member()
+        today = facades.today()
+        a_post(member)
+        cal = facades.calendar_month(member_id=member.pk, month=today)
+        marked = [d for week in cal.weeks for d in week if d.is_today]
+        assert [(d.date, d.count) for d in marked] == [(today, 1)]
+
+    def test_december_links_to_next_january(self):
+        cal = facades.calendar_month(member_id=a_member().pk, month=date(2024, 12, 1))
+        assert (cal.previous, cal.next) == (date(2024, 11, 1), date(2025, 1, 1))
+
+    def test_two_queries_no_join(self, django_assert_num_queries):
+        member = a_member()
+        posts_on_days(member, {date(2025, 3, d): d for d in range(1, 20)})
+        with CaptureQueriesContext(connection) as ctx:
+            facades.calendar_month(member_id=member.pk, month=date(2025, 3, 1))
+        assert len(ctx.captured_queries) == 2
+        assert_no_join_offset_or_count(ctx.captured_queries)
+
+    def test_unknown_member(self):
+        with pytest.raises(facades.MemberNotFound):
+            facades.calendar_month(member_id=999_999, month=date(2025, 3, 1))
+
+
+class TestCalendarYear:
+    def test_weeks_levels_and_total(self):
+        member = a_member()
+        posts_on_days(member, {date(2025, 1, 1): 1, date(2025, 6, 15): 4, date(2025, 12, 31): 8})
+
+        cal = facades.calendar_year(member_id=member.pk, year=2025)
+
+        assert cal.total == 13
+        assert cal.max_count == 8
+        assert len(cal.weeks) == 53
+        assert all(len(week) == 7 for week in cal.weeks)
+        days = {d.date: d for week in cal.weeks for d in week if d.in_range}
+        assert len(days) == 365
+        assert [days[date(2025, 1, 1)].level, days[date(2025, 6, 15)].level] == [1, 2]
+        assert days[date(2025, 12, 31)].level == 4
+        assert days[date(2025, 1, 2)].level == 0
+        assert cal.month_starts[0] == (0, date(2025, 1, 1))
+        assert (cal.previous, cal.next) == (2024, 2026)
+
+    def test_a_leap_year_starting_on_saturday_needs_54_columns(self):
+        cal = facades.calendar_year(member_id=a_member().pk, year=2028)
+        days = [d.date for week in cal.weeks for d in week if d.in_range]
+        assert len(cal.weeks) == 54
+        assert (days[0], days[-1], len(days)) == (date(2028, 1, 1), date(2028, 12, 31), 366)
+
+    def test_other_years_posts_are_not_counted(self):
+        member = a_member()
+        posts_on_days(member, {date(2024, 12, 31): 3, date(2026, 1, 1): 3})
+        cal = facades.calendar_year(member_id=member.pk, year=2025)
+        assert cal.total == 0
+        assert all(d.count == 0 for week in cal.weeks for d in week)
+
+
+def test_calendar_days_two_queries_and_days_with_posts_only():
+    member = a_member(nickname="kim")
+    start = date(2025, 1, 1)
+    posts_on_days(member, {start + timedelta(days=i): i % 3 for i in range(30)})
+
+    with CaptureQueriesContext(connection) as ctx:
+        found = facades.calendar_days(member_id=member.pk, start=start, end=date(2025, 1, 10))
+
+    assert len(ctx.captured_queries) == 2
+    assert_no_join_offset_or_count(ctx.captured_queries)
+    assert found.member.nickname == "kim"
+    assert [d.date.day for d in found.days] == [2, 3, 5, 6, 8, 9]
