@@ -10,6 +10,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from config.admin import BoundedCountPaginator, LargeTableAdmin
 from members import services
 from members.models import Member, NicknameHistory
 
@@ -65,6 +66,7 @@ class MemberAdmin(UserAdmin):
     search_fields = ("email", "nickname")
     ordering = ("-id",)
     readonly_fields = ("joined_at", "last_login")
+    paginator = BoundedCountPaginator
     show_full_result_count = False
     fieldsets = (
         (None, {"fields": ("email", "password")}),
@@ -133,13 +135,12 @@ class MemberAdmin(UserAdmin):
 
 
 @admin.register(NicknameHistory)
-class NicknameHistoryAdmin(admin.ModelAdmin):
+class NicknameHistoryAdmin(LargeTableAdmin):
     list_display = ("id", "member_email", "nickname", "changed_at")
     list_select_related = ("member",)
     search_fields = ("member__email",)
     search_help_text = _("Search by the member's email.")
     ordering = ("-id",)
-    show_full_result_count = False
 
     @admin.display(description=_("member email"), ordering="member__email")
     def member_email(self, obj: NicknameHistory) -> str:

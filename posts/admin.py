@@ -1,33 +1,16 @@
 """Admin for posts and daily counts, built to stay fast at millions of rows.
 
-No changelist counts the whole table (a bounded count pages through at most
-BOUNDED_COUNT rows), none joins members, and deleting posts goes through the
+No changelist counts the whole table (config.admin.BoundedCountPaginator),
+none joins members, and deleting posts goes through the
 service so the daily counts stay right.
 """
 
 from django.contrib import admin
-from django.core.paginator import Paginator
-from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from config.admin import LargeTableAdmin
 from posts import services
 from posts.models import DailyPostCount, Post
-
-BOUNDED_COUNT = 10_000
-
-
-class BoundedCountPaginator(Paginator):
-    """Counts at most BOUNDED_COUNT rows: ``SELECT COUNT(*) FROM (... LIMIT n)``."""
-
-    @cached_property
-    def count(self) -> int:
-        return self.object_list[:BOUNDED_COUNT].count()
-
-
-class LargeTableAdmin(admin.ModelAdmin):
-    paginator = BoundedCountPaginator
-    show_full_result_count = False
-    list_per_page = 50
 
 
 @admin.register(Post)

@@ -64,8 +64,11 @@ def keyset_page(queryset: models.QuerySet[T], cursor: Cursor) -> Page[T]:
         has_older = queryset.filter(pk__lt=oldest_shown).exists()
         newest_shown = items[0].pk if items else cursor.after
     else:
-        scoped = queryset if cursor.before is None else queryset.filter(pk__lt=cursor.before)
-        rows = list(scoped.order_by("-pk")[: size + 1])
+        # The first page is a range too (id > 0): otherwise MySQL/MariaDB's
+        # ORDER BY ... LIMIT heuristic may read one member's first page by walking
+        # the primary key backwards, through the whole table for a quiet member.
+        bound = {"pk__gt": 0} if cursor.before is None else {"pk__lt": cursor.before}
+        rows = list(queryset.filter(**bound).order_by("-pk")[: size + 1])
         has_older = len(rows) > size
         items = rows[:size]
         oldest_shown = items[-1].pk if items else cursor.before

@@ -111,13 +111,7 @@ def daily_post_counts(*, member_id: int, start: date, end: date) -> list[DayCoun
 
 def timeline_page(*, cursor: Cursor, member_id: int | None = None) -> Page[Post]:
     """A page of all posts, or of one member's, newest first."""
-    if member_id is None:
-        posts = Post.objects.all()
-    else:
-        # "id > 0" is always true; it makes MySQL/MariaDB read the (member_id, id)
-        # index as a range. Without it, their ORDER BY ... LIMIT heuristic may walk
-        # the primary key backwards, through the whole table for a quiet member.
-        posts = Post.objects.filter(member_id=member_id, pk__gt=0)
+    posts = Post.objects.all() if member_id is None else Post.objects.filter(member_id=member_id)
     return keyset_page(posts.only("id", "member_id", "contents", "created_at"), cursor)
 
 

@@ -1,0 +1,45 @@
+"""The year heat map's 371 cells, rendered in Python.
+
+The template language costs ~80 µs a cell with its tooltip; building the cells
+here keeps the whole page well under the 30 ms target.
+"""
+
+from django import template
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import ngettext
+
+from posts.facades import CalendarDay
+
+register = template.Library()
+
+
+def day_title(day: CalendarDay) -> str:
+    # Same msgid as the month grid's {% blocktranslate count %}.
+    return ngettext("%(date)s: %(counter)s post", "%(date)s: %(counter)s posts", day.count) % {
+        "date": day.date.isoformat(),
+        "counter": day.count,
+    }
+
+
+def _cell(day: CalendarDay) -> SafeString:
+    if not day.in_range:
+        return mark_safe('<span class="heat outside"></span>')  # noqa: S308 - a constant
+    return format_html(
+        '<span class="heat level-{}{}" data-date="{}" data-count="{}" title="{}"></span>',
+        day.level,
+        " today" if day.is_today else "",
+        day.date.isoformat(),
+        day.count,
+        day_title(day),
+    )
+
+
+@register.simple_tag
+def heat_weeks(weeks: list[list[CalendarDay]]) -> SafeString:
+    """One column of seven cells per week, Sunday first."""
+    return format_html_join(
+        "",
+        '<div class="heat-week">{}</div>',
+        ((format_html_join("", "{}", ((_cell(day),) for day in week)),) for week in weeks),
+    )
