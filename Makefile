@@ -1,13 +1,14 @@
 # make run   - set up (venv, packages, database), seed a demo member, serve on 127.0.0.1:8000
 # make test  - set up, run the test suite (on DATABASE_URL when set, else SQLite)
 # make lint  - ruff, import-linter contracts, missing migrations
+# make bench - the performance figures (BENCH_ARGS="--posts 3000000 --json bench.json")
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint system-deps clean
+.PHONY: run test lint bench system-deps clean
 
 run: $(INSTALLED)
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate
@@ -22,6 +23,12 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	SECRET_KEY=lint $(BIN)/python manage.py makemigrations --check --dry-run
+
+# Production-like: DEBUG off, static files collected; on DATABASE_URL (default SQLite).
+bench: $(INSTALLED)
+	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-bench-only} $(BIN)/python manage.py migrate -v0
+	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-bench-only} $(BIN)/python manage.py collectstatic --noinput -v0
+	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-bench-only} $(BIN)/python manage.py bench $(BENCH_ARGS)
 
 $(INSTALLED): requirements.txt
 	@$(MAKE) --no-print-directory system-deps

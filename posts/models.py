@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 CONTENTS_MAX_LENGTH = 500
+MEMBER_TIMELINE_INDEX = "post_member_id"
 
 
 def local_date(moment: datetime) -> date:
@@ -49,7 +50,7 @@ class Post(models.Model):
         verbose_name_plural = _("posts")
         indexes = [
             # One member's timeline: WHERE member_id = ? AND id < ? ORDER BY id DESC.
-            models.Index(fields=["member", "id"], name="post_member_id"),
+            models.Index(fields=["member", "id"], name=MEMBER_TIMELINE_INDEX),
             # The study notes' calendar query: WHERE member_id = ? AND created_date
             # BETWEEN ? AND ? GROUP BY created_date, read from the index alone.
             models.Index(fields=["member", "created_date"], name="post_member_created_date"),

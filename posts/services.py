@@ -20,7 +20,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from posts.models import DailyPostCount, Post
+from posts.models import MEMBER_TIMELINE_INDEX, DailyPostCount, Post
 from posts.pagination import Cursor, Page, keyset_page
 
 logger = logging.getLogger(__name__)
@@ -111,8 +111,11 @@ def daily_post_counts(*, member_id: int, start: date, end: date) -> list[DayCoun
 
 def timeline_page(*, cursor: Cursor, member_id: int | None = None) -> Page[Post]:
     """A page of all posts, or of one member's, newest first."""
-    posts = Post.objects.all() if member_id is None else Post.objects.filter(member_id=member_id)
-    return keyset_page(posts.only("id", "member_id", "contents", "created_at"), cursor)
+    fields = ("id", "member_id", "contents", "created_at")
+    if member_id is None:
+        return keyset_page(Post.objects.only(*fields), cursor)
+    posts = Post.objects.filter(member_id=member_id).only(*fields)
+    return keyset_page(posts, cursor, index=MEMBER_TIMELINE_INDEX)
 
 
 @transaction.atomic
