@@ -52,6 +52,7 @@ class Plan:
     access: str
     key: str
     rows: str
+    extra: str  # MySQL's Extra ("Using index" = covering), SQLite's plan detail
 
 
 @dataclass(frozen=True)
@@ -98,11 +99,15 @@ def explain(sql: str, params: list) -> Plan:
             columns = [c[0].lower() for c in cursor.description]
             row = dict(zip(columns, cursor.fetchone(), strict=True))
             cursor.fetchall()
-            return Plan(str(row["type"]), str(row["key"] or "-"), str(row["rows"]))
+            return Plan(
+                str(row["type"]), str(row["key"] or "-"), str(row["rows"]), row["extra"] or ""
+            )
         cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-        detail = "; ".join(str(row[-1]) for row in cursor.fetchall())
-    found = re.search(r"INDEX (\w+)", detail)
-    return Plan(detail.split(" ", 1)[0], found.group(1) if found else "-", "-")
+        details = [str(row[-1]) for row in cursor.fetchall()]
+    found = re.search(r"INDEX (\w+)", details[0])
+    return Plan(
+        details[0].split(" ", 1)[0], found.group(1) if found else "-", "-", "; ".join(details[1:])
+    )
 
 
 def run_query(sql: str, params: list) -> list[tuple]:

@@ -59,16 +59,16 @@ class Command(BaseCommand):
 
     def _print(self, results, member: int, start: date, end: date, repeat: int) -> None:
         fastest = min(r.median_ms for r in results)
-        header = ("path", "index", "access", "key", "est. rows", "median ms", "x fastest")
+        header = ("path", "access", "key", "est. rows", "median ms", "x fastest", "extra")
         rows = [
             (
                 r.path.name,
-                r.path.index or "-",
                 r.plan.access,
                 r.plan.key,
                 r.plan.rows,
                 f"{r.median_ms:.1f}",
                 f"{r.median_ms / fastest:.1f}" if fastest else "-",
+                r.plan.extra,
             )
             for r in results
         ]
