@@ -5,6 +5,7 @@ here keeps the whole page well under the 30 ms target.
 """
 
 from django import template
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import ngettext
@@ -17,7 +18,7 @@ register = template.Library()
 def day_title(day: CalendarDay) -> str:
     # Same msgid as the month grid's {% blocktranslate count %}.
     return ngettext("%(date)s: %(counter)s post", "%(date)s: %(counter)s posts", day.count) % {
-        "date": day.date.isoformat(),
+        "date": date_format(day.date, "DATE_FORMAT"),
         "counter": day.count,
     }
 

@@ -234,8 +234,8 @@ class TestCalendarPage:
         response = member_client.get("/me/calendar/?year=2025")
         assert response.status_code == 200
         assert response.context["cal"].total == 4
-        assert 'title="2025-03-05: 3 posts"' in response.text
-        assert 'title="2025-07-01: 1 post"' in response.text
+        assert 'title="March 5, 2025: 3 posts"' in response.text
+        assert 'title="July 1, 2025: 1 post"' in response.text
         assert "Less" in response.text
         assert "More" in response.text
 

@@ -1,0 +1,81 @@
+"""Korean and English: the language follows Accept-Language, or the switcher's cookie."""
+
+import gettext
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from members.tests.mothers import a_member
+from posts.tests.mothers import posts_on_days
+
+pytestmark = pytest.mark.django_db
+
+KO = {"HTTP_ACCEPT_LANGUAGE": "ko-KR,ko;q=0.9,en;q=0.5"}
+
+
+def test_english_by_default(client):
+    response = client.get("/signup/")
+    assert '<html lang="en">' in response.text
+    assert "Sign up" in response.text
+
+
+def test_korean_from_accept_language(client):
+    response = client.get("/signup/", **KO)
+    assert '<html lang="ko">' in response.text
+    assert "회원가입" in response.text
+    assert "1~10자." in response.text  # help text beside the field
+
+
+def test_the_switcher_sets_the_language(client):
+    response = client.post("/i18n/setlang/", {"language": "ko", "next": "/posts/"})
+    assert (response.status_code, response.url) == (302, "/posts/")
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "ko"
+    assert "타임라인" in client.get("/posts/").text
+    client.post("/i18n/setlang/", {"language": "en", "next": "/posts/"}, **KO)
+    assert "Timeline" in client.get("/posts/", **KO).text
+
+
+def test_every_page_offers_the_switcher(client):
+    text = client.get("/posts/").text
+    assert 'action="/i18n/setlang/"' in text
+    assert 'value="ko"' in text
+    assert "한국어" in text
+
+
+def test_errors_and_dates_in_korean(client):
+    member = a_member(nickname="kim", birthdate=date(1990, 5, 17))
+    client.force_login(member)
+
+    error = client.post("/me/nickname/", {"nickname": "kim"}, **KO).text
+    assert "이미 사용 중인 닉네임입니다." in error
+
+    profile = client.get("/me/", **KO).text
+    assert "1990년 5월 17일" in profile
+
+    posts_on_days(member, {date(2025, 3, 5): 3})
+    month = client.get("/me/calendar/?month=2025-03", **KO).text
+    assert "2025년 3월" in month
+    assert "2025년 3월 5일: 게시물 3개" in month
+    assert "이번 달 게시물 3개" in month
+    year = client.get("/me/calendar/?year=2025", **KO).text
+    assert 'title="2025년 3월 5일: 게시물 3개"' in year
+
+
+def test_the_korean_catalogue_is_complete_and_compiled():
+    folder = Path(settings.BASE_DIR) / "locale/ko/LC_MESSAGES"
+    entries = (folder / "django.po").read_text("utf-8").split("\n\n")[1:]  # after the header
+    msgids = [re.search(r'^msgid "(.*)"$', e, re.M).group(1).replace('\\"', '"') for e in entries]
+    untranslated = [
+        msgid
+        for msgid, entry in zip(msgids, entries, strict=True)
+        if re.search(r'^msgstr(\[0\])? ""$', entry, re.M)
+    ]
+    assert untranslated == []
+    # The committed .mo holds every message of the .po: the set-up needs no gettext.
+    with (folder / "django.mo").open("rb") as mo:
+        catalog = gettext.GNUTranslations(mo)._catalog
+    compiled = {key[0] if isinstance(key, tuple) else key for key in catalog}
+    assert [m for m in msgids if m not in compiled] == []
