@@ -1,14 +1,16 @@
 # make run   - set up (venv, packages, database), seed a demo member, serve on 127.0.0.1:8000
 # make test  - set up, run the test suite (on DATABASE_URL when set, else SQLite)
 # make lint  - ruff, import-linter contracts, missing migrations
+# make serve - production settings under gunicorn on 127.0.0.1:8000 (needs SECRET_KEY)
 # make bench - the performance figures (BENCH_ARGS="--posts 3000000 --json bench.json")
+# make load  - a bounded load test against a running `make serve` (LOAD_ARGS to change it)
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint bench system-deps clean
+.PHONY: run test lint serve bench load system-deps clean
 
 run: $(INSTALLED)
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate
@@ -24,11 +26,32 @@ lint: $(INSTALLED)
 	$(BIN)/lint-imports
 	SECRET_KEY=lint $(BIN)/python manage.py makemigrations --check --dry-run
 
+# DEBUG off, the secret from the environment (or .env), hashed and compressed static
+# files, gunicorn. Plain HTTP on loopback (HTTPS=0); behind a TLS proxy set HTTPS=1.
+serve: export DEBUG = 0
+serve: export HTTPS ?= 0
+serve: export CONN_MAX_AGE ?= 60
+serve: export WEB_CONCURRENCY ?= 5
+serve: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
+serve: $(INSTALLED)
+	@test -n "$$SECRET_KEY" || grep -qs '^SECRET_KEY=' .env || { \
+		echo "make serve needs a SECRET_KEY in the environment or in .env, e.g."; \
+		echo "  export SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
+		exit 1; }
+	$(BIN)/python manage.py migrate
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/gunicorn config.wsgi --bind $${BIND:-127.0.0.1:8000} --access-logfile - --capture-output
+
 # Production-like: DEBUG off, static files collected; on DATABASE_URL (default SQLite).
 bench: $(INSTALLED)
 	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-bench-only} $(BIN)/python manage.py migrate -v0
 	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-bench-only} $(BIN)/python manage.py collectstatic --noinput -v0
 	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-bench-only} $(BIN)/python manage.py bench $(BENCH_ARGS)
+
+# 20 users for 60 s against http://127.0.0.1:8000, then the summary (see README).
+load: $(INSTALLED)
+	$(BIN)/locust -f loadtest/locustfile.py --headless --host $${HOST:-http://127.0.0.1:8000} \
+		--users 20 --spawn-rate 5 --run-time 60s --only-summary --csv $${CSV:-/tmp/sns-load} $(LOAD_ARGS)
 
 $(INSTALLED): requirements.txt
 	@$(MAKE) --no-print-directory system-deps

@@ -9,6 +9,7 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-not-a-secret")
 os.environ["DEBUG"] = "false"  # no toolbar, no debug pages under test
+os.environ.setdefault("HTTPS", "false")  # the test client speaks plain HTTP
 
 from config.settings import *  # noqa: E402,F403
 

@@ -162,7 +162,7 @@ class Bench:
 
     def _get(self, client: Client, url: str) -> Callable[[], None]:
         def fetch() -> None:
-            response = client.get(url)
+            response = client.get(url, secure=True)  # as behind the TLS proxy
             if response.status_code != 200:
                 raise RuntimeError(f"GET {url} answered {response.status_code}")
 

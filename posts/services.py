@@ -140,3 +140,26 @@ def daily_counts_rebuild(*, member_id: int | None = None) -> int:
             params,
         )
         return cursor.rowcount
+
+
+def daily_counts_differences(*, member_id: int | None = None) -> list[tuple[int, date, int, int]]:
+    """``(member_id, date, stored, actual)`` wherever DailyPostCount and the posts disagree."""
+    posts = Post.objects.all() if member_id is None else Post.objects.filter(member_id=member_id)
+    counts = DailyPostCount.objects.all()
+    if member_id is not None:
+        counts = counts.filter(member_id=member_id)
+    actual = {
+        (m, day): n
+        for m, day, n in posts.order_by()
+        .values_list("member_id", "created_date")
+        .annotate(n=Count("id"))
+        .iterator()
+    }
+    stored = {
+        (m, day): n for m, day, n in counts.values_list("member_id", "date", "count").iterator()
+    }
+    return sorted(
+        (m, day, stored.get((m, day), 0), actual.get((m, day), 0))
+        for m, day in stored.keys() | actual.keys()
+        if stored.get((m, day), 0) != actual.get((m, day), 0)
+    )

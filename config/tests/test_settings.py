@@ -6,37 +6,60 @@ import sys
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[2]
+# pytest sets DJANGO_SETTINGS_MODULE (to the test settings) and HTTPS; start clean.
+INHERITED = {
+    k: v
+    for k, v in os.environ.items()
+    if k not in {"SECRET_KEY", "DEBUG", "HTTPS", "DJANGO_SETTINGS_MODULE"}
+}
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "k" * 20 + "-production-only-4f8a9c2e7b1d6e3f0a5b8c",
+    "ALLOWED_HOSTS": "sns.example.com",
+    "DATABASE_URL": "sqlite:///:memory:",
+}
 
 
-def import_settings(**env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+def run(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import config.settings as s; print(s.DATABASES['default']['ENGINE'])",
-        ],
+        [sys.executable, *args],
         cwd=BASE_DIR,
-        env={**clean, **env},
+        env={**INHERITED, **env},
         capture_output=True,
         text=True,
         check=False,
     )
 
 
+def engine(**env: str) -> subprocess.CompletedProcess:
+    return run("-c", "import config.settings as s; print(s.DATABASES['default']['ENGINE'])", **env)
+
+
 def test_missing_secret_key_with_debug_off_fails_with_a_clear_message():
-    result = import_settings(DEBUG="false")
+    result = engine(DEBUG="false")
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
 
 
 def test_debug_runs_without_a_secret_key():
-    result = import_settings(DEBUG="true", DATABASE_URL="sqlite:///:memory:")
+    result = engine(DEBUG="true", DATABASE_URL="sqlite:///:memory:")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "django.db.backends.sqlite3"
 
 
 def test_mysql_url_selects_mysql():
-    result = import_settings(SECRET_KEY="x", DATABASE_URL="mysql://root@127.0.0.1:3306/sns")
+    result = engine(SECRET_KEY="x", DATABASE_URL="mysql://root@127.0.0.1:3306/sns")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "django.db.backends.mysql"
+
+
+def test_check_deploy_reports_nothing_in_production():
+    result = run("manage.py", "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_plain_http_is_a_switch_and_check_deploy_says_so():
+    result = run("manage.py", "check", "--deploy", **PRODUCTION, HTTPS="false")
+    for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert warning in result.stdout + result.stderr

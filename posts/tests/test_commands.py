@@ -65,6 +65,23 @@ def test_rebuild_daily_counts(capsys):
     )
 
 
+def test_rebuild_daily_counts_check(capsys):
+    kim = a_member()
+    posts_on_days(kim, {date(2025, 1, 1): 2, date(2025, 1, 2): 1})
+
+    call_command("rebuild_daily_counts", "--check")
+    assert "Daily counts equal GROUP BY over posts (all members)." in capsys.readouterr().out
+
+    DailyPostCount.objects.filter(date=date(2025, 1, 1)).update(count=5)
+    DailyPostCount.objects.filter(date=date(2025, 1, 2)).delete()
+    with pytest.raises(CommandError, match="2 daily counts differ"):
+        call_command("rebuild_daily_counts", "--check", "--member", str(kim.pk))
+    out = capsys.readouterr().out
+    assert f"member {kim.pk} on 2025-01-01: stored 5, posts 2" in out
+    assert f"member {kim.pk} on 2025-01-02: stored 0, posts 1" in out
+    assert DailyPostCount.objects.get(date=date(2025, 1, 1)).count == 5  # changed nothing
+
+
 def test_rebuild_daily_counts_for_an_unknown_member():
     with pytest.raises(CommandError, match="No member with id 999999"):
         call_command("rebuild_daily_counts", "--member", "999999")
