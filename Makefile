@@ -10,14 +10,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint serve bench load system-deps clean
+.PHONY: run test lint serve bench load system-deps browser-deps clean
 
 run: $(INSTALLED)
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver 127.0.0.1:8000
 
-test: $(INSTALLED)
+test: $(INSTALLED) browser-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
@@ -60,8 +60,17 @@ $(INSTALLED): requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-# mysqlclient compiles against the MariaDB/MySQL client library; install what it
-# needs with apt-get when missing, or say what to install where there is no apt-get.
+# Install missing Debian packages ($$missing) with apt-get, or say what to install.
+APT_INSTALL = \
+	if ! command -v apt-get >/dev/null; then \
+		echo "Missing system packages:$$missing - install them with your package manager and run make again." >&2; \
+		exit 1; \
+	fi; \
+	sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	echo "Installing system packages:$$missing"; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing
+
+# mysqlclient compiles against the MariaDB/MySQL client library.
 system-deps:
 	@missing=""; \
 	{ pkg-config --exists libmariadb || pkg-config --exists mysqlclient; } 2>/dev/null \
@@ -70,15 +79,16 @@ system-deps:
 	$(PYTHON) -c 'import ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
 	$(PYTHON) -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
 		|| missing="$$missing python3-dev"; \
-	[ -z "$$missing" ] && exit 0; \
-	if ! command -v apt-get >/dev/null; then \
-		echo "Missing system packages:$$missing" >&2; \
-		echo "mysqlclient needs a C compiler, pkg-config and the MariaDB/MySQL client headers; install them with your package manager and run make again." >&2; \
-		exit 1; \
-	fi; \
-	sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
-	echo "Installing system packages:$$missing"; \
-	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing
+	[ -z "$$missing" ] || { $(APT_INSTALL); }
+
+# The browser tests drive Debian's Chromium (Playwright cannot download one here);
+# Korean fonts make the Korean screenshots readable.
+browser-deps:
+	@missing=""; \
+	[ -x "$${CHROMIUM:-/usr/bin/chromium}" ] || missing="$$missing chromium"; \
+	{ fc-list :lang=ko 2>/dev/null | grep -q . || ls /usr/share/fonts/opentype/noto/NotoSansCJK* ; } >/dev/null 2>&1 \
+		|| missing="$$missing fonts-noto-cjk"; \
+	[ -z "$$missing" ] || { $(APT_INSTALL); }
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles screenshots

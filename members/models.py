@@ -167,4 +167,4 @@ class NicknameHistory(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.nickname} ({self.changed_at:%Y-%m-%d %H:%M})"
+        return f"{self.nickname} ({timezone.localtime(self.changed_at):%Y-%m-%d %H:%M})"

@@ -133,7 +133,8 @@ def calendar_days(*, member_id: int, start: date, end: date) -> CalendarDays:
 
 
 def _level(count: int, max_count: int) -> int:
-    return 0 if count == 0 else min(HEAT_LEVELS, 1 + (count - 1) * HEAT_LEVELS // max_count)
+    # ceil(count / max * levels): any post shows, the busiest day is the darkest.
+    return 0 if count == 0 else -(-count * HEAT_LEVELS // max_count)
 
 
 def _grid(
