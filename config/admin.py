@@ -22,3 +22,16 @@ class LargeTableAdmin(admin.ModelAdmin):
     paginator = BoundedCountPaginator
     show_full_result_count = False
     list_per_page = 50
+
+
+class ReadOnlyAdmin(LargeTableAdmin):
+    """Rows written only by the services (history, counters): browse, never edit."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

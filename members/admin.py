@@ -10,7 +10,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from config.admin import BoundedCountPaginator, LargeTableAdmin
+from config.admin import BoundedCountPaginator, ReadOnlyAdmin
 from members import services
 from members.models import Member, NicknameHistory
 
@@ -135,7 +135,7 @@ class MemberAdmin(UserAdmin):
 
 
 @admin.register(NicknameHistory)
-class NicknameHistoryAdmin(LargeTableAdmin):
+class NicknameHistoryAdmin(ReadOnlyAdmin):
     list_display = ("id", "member_email", "nickname", "changed_at")
     list_select_related = ("member",)
     search_fields = ("member__email",)
@@ -145,12 +145,3 @@ class NicknameHistoryAdmin(LargeTableAdmin):
     @admin.display(description=_("member email"), ordering="member__email")
     def member_email(self, obj: NicknameHistory) -> str:
         return obj.member.email
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -8,7 +8,7 @@ service so the daily counts stay right.
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from config.admin import LargeTableAdmin
+from config.admin import LargeTableAdmin, ReadOnlyAdmin
 from posts import services
 from posts.models import DailyPostCount, Post
 
@@ -37,17 +37,8 @@ class PostAdmin(LargeTableAdmin):
 
 
 @admin.register(DailyPostCount)
-class DailyPostCountAdmin(LargeTableAdmin):
+class DailyPostCountAdmin(ReadOnlyAdmin):
     list_display = ("id", "member_id", "date", "count")
     search_fields = ("=member__id",)
     search_help_text = _("Search by member id.")
     ordering = ("-id",)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

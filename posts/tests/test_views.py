@@ -2,7 +2,6 @@ from datetime import date
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from django.test import Client
 
 from members import services as members
 from posts.facades import today
@@ -66,12 +65,6 @@ class TestNewPost:
         assert message in response.text
         assert not Post.objects.exists()
         assert not DailyPostCount.objects.exists()
-
-    def test_csrf(self):
-        client = Client(enforce_csrf_checks=True)
-        client.force_login(a_member())
-        assert client.post("/posts/new/", {"contents": "x"}).status_code == 403
-        assert not Post.objects.exists()
 
 
 class TestTimelinePages:
