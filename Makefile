@@ -13,9 +13,9 @@ INSTALLED := $(VENV)/.installed
 .PHONY: run test lint serve bench load system-deps browser-deps clean
 
 run: $(INSTALLED)
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py migrate
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: $(INSTALLED) browser-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -24,7 +24,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	SECRET_KEY=lint $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py makemigrations --check --dry-run
 
 # DEBUG off, the secret from the environment (or .env), hashed and compressed static
 # files, gunicorn. Plain HTTP on loopback (HTTPS=0); behind a TLS proxy set HTTPS=1.
