@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 DEFAULT_SIZE = 20
 MAX_SIZE = 100
+MAX_ID = 2**63 - 1  # ids are BIGINT
 
 T = TypeVar("T", bound=models.Model)
 
@@ -33,8 +34,8 @@ class Cursor:
 class CursorForm(forms.Form):
     """Parses ``?before=``, ``?after=`` and ``?size=``; its errors are the 400's reason."""
 
-    before = forms.IntegerField(min_value=1, required=False)
-    after = forms.IntegerField(min_value=0, required=False)
+    before = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    after = forms.IntegerField(min_value=0, max_value=MAX_ID, required=False)
     size = forms.IntegerField(min_value=1, max_value=MAX_SIZE, required=False)
 
     def clean(self):

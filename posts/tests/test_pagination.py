@@ -34,6 +34,8 @@ class TestCursorForm:
             ({"size": "101"}, "size"),
             ({"size": "ten"}, "size"),
             ({"before": "5", "after": "1"}, "__all__"),
+            ({"before": str(2**63)}, "before"),
+            ({"after": "99999999999999999999"}, "after"),
         ],
     )
     def test_invalid(self, params, field):

@@ -128,8 +128,9 @@ class TestTimelinePages:
         assert "by kim" in response.text
         assert "by lee" not in response.text
 
-    def test_unknown_member_is_404(self, client):
-        assert client.get("/members/999999/posts/").status_code == 404
+    @pytest.mark.parametrize("member_id", ["999999", "99999999999999999999"])
+    def test_unknown_member_is_404(self, client, member_id):
+        assert client.get(f"/members/{member_id}/posts/").status_code == 404
 
     @pytest.mark.parametrize(
         ("query", "reason"),
