@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import ParamSpec, TypeVar
 
 from django.db import OperationalError, connection, transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from posts.models import MEMBER_TIMELINE_INDEX, DailyPostCount, Post
@@ -118,6 +118,12 @@ def timeline_page(*, cursor: Cursor, member_id: int | None = None) -> Page[Post]
     return keyset_page(posts, cursor, index=MEMBER_TIMELINE_INDEX)
 
 
+def _posts_per_day(member_id: int | None) -> QuerySet:
+    """``(member_id, created_date, n)`` rows: GROUP BY over the posts."""
+    posts = Post.objects.all() if member_id is None else Post.objects.filter(member_id=member_id)
+    return posts.order_by().values_list("member_id", "created_date").annotate(n=Count("id"))
+
+
 @transaction.atomic
 def daily_counts_rebuild(*, member_id: int | None = None) -> int:
     """Recompute DailyPostCount from the posts (all members, or one); returns the rows.
@@ -125,12 +131,11 @@ def daily_counts_rebuild(*, member_id: int | None = None) -> int:
     One ``INSERT ... SELECT ... GROUP BY`` in the database: the rows never travel
     to Python.
     """
-    posts = Post.objects.all() if member_id is None else Post.objects.filter(member_id=member_id)
+    grouped = _posts_per_day(member_id)
     counts = DailyPostCount.objects.all()
     if member_id is not None:
         counts = counts.filter(member_id=member_id)
     counts.delete()
-    grouped = posts.order_by().values_list("member_id", "created_date").annotate(n=Count("id"))
     select_sql, params = grouped.query.sql_with_params()
     q = connection.ops.quote_name
     with connection.cursor() as cursor:
@@ -144,17 +149,11 @@ def daily_counts_rebuild(*, member_id: int | None = None) -> int:
 
 def daily_counts_differences(*, member_id: int | None = None) -> list[tuple[int, date, int, int]]:
     """``(member_id, date, stored, actual)`` wherever DailyPostCount and the posts disagree."""
-    posts = Post.objects.all() if member_id is None else Post.objects.filter(member_id=member_id)
+    grouped = _posts_per_day(member_id)
     counts = DailyPostCount.objects.all()
     if member_id is not None:
         counts = counts.filter(member_id=member_id)
-    actual = {
-        (m, day): n
-        for m, day, n in posts.order_by()
-        .values_list("member_id", "created_date")
-        .annotate(n=Count("id"))
-        .iterator()
-    }
+    actual = {(m, day): n for m, day, n in grouped.iterator()}
     stored = {
         (m, day): n for m, day, n in counts.values_list("member_id", "date", "count").iterator()
     }

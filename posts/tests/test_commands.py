@@ -4,27 +4,13 @@ from datetime import date
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from django.db.models import Count
 
 from members import services as members
-from posts import lab, seeding
+from posts import lab, seeding, services
 from posts.models import DailyPostCount, Post, local_date
 from posts.tests.mothers import a_member, posts_on_days
 
 pytestmark = pytest.mark.django_db
-
-
-def daily_counts(member) -> dict:
-    return dict(DailyPostCount.objects.filter(member=member).values_list("date", "count"))
-
-
-def group_by(member) -> dict:
-    return dict(
-        Post.objects.filter(member=member)
-        .values_list("created_date")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
 
 
 def test_seed_demo_creates_the_demo_member_with_posts_once(capsys):
@@ -108,7 +94,7 @@ class TestSeedPosts:
         assert [p.created_at for p in posts] == sorted(p.created_at for p in posts)
         assert all(local_date(p.created_at) == p.created_date for p in posts)
         assert {p.created_date for p in posts} <= {date(2025, 1, d) for d in range(1, 32)}
-        assert daily_counts(member) == group_by(member)
+        assert services.daily_counts_differences(member_id=member.pk) == []
         out = capsys.readouterr().out
         assert "Seeded 500 posts for member" in out
         assert "rows/s" in out
@@ -124,7 +110,7 @@ class TestSeedPosts:
             chunk_size=64,
         )
         assert Post.objects.filter(member=member).count() == 703
-        assert daily_counts(member) == group_by(member)
+        assert services.daily_counts_differences(member_id=member.pk) == []
 
     def test_same_seed_same_posts(self):
         kim, lee = a_member(), a_member()
