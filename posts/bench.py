@@ -17,11 +17,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import override_settings
 
+from config.pagination import Cursor
 from members import services as members
 from posts import lab, seeding, services
 from posts.facades import today
 from posts.models import DailyPostCount, Post
-from posts.pagination import Cursor
 
 BENCH_YEARS = 10  # the bench member's posts spread over the last ten years
 

@@ -13,10 +13,10 @@ from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
+from config.pagination import Cursor
 from members import services as members
 from members.services import PublicMember
 from posts import services as posts
-from posts.pagination import Cursor
 
 # Weeks start on Sunday, as on Korean (and US) wall calendars.
 FIRST_WEEKDAY = calendar.SUNDAY

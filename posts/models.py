@@ -11,10 +11,12 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, models
+from django.db import models
 from django.db.models.functions import Length, Trim
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from config.db import upsert_add
 
 CONTENTS_MAX_LENGTH = 500
 MEMBER_TIMELINE_INDEX = "post_member_id"
@@ -92,8 +94,7 @@ class DailyPostCountManager(models.Manager["DailyPostCount"]):
         counts = list(counts)
         increments = [(m, day, delta) for m, day, delta in counts if delta > 0]
         decrements = [(m, day, delta) for m, day, delta in counts if delta < 0]
-        if increments:
-            self._upsert(increments)
+        upsert_add(self.model, keys=["member_id", "date"], counters=["count"], rows=increments)
         for member_id, day, delta in decrements:
             self.filter(member_id=member_id, date=day).update(count=models.F("count") + delta)
         if decrements:
@@ -101,24 +102,6 @@ class DailyPostCountManager(models.Manager["DailyPostCount"]):
             for member_id, day, _delta in decrements:
                 emptied |= models.Q(member_id=member_id, date=day)
             self.filter(emptied, count__lte=0).delete()
-
-    def _upsert(self, rows: list[tuple[int, date, int]]) -> None:
-        q = connection.ops.quote_name
-        table, count = q(self.model._meta.db_table), q("count")
-        if connection.vendor == "mysql":
-            on_conflict = f"ON DUPLICATE KEY UPDATE {count} = {count} + VALUES({count})"
-        else:
-            on_conflict = (
-                f"ON CONFLICT ({q('member_id')}, {q('date')}) "
-                f"DO UPDATE SET {count} = {count} + excluded.{count}"
-            )
-        values = ", ".join(["(%s, %s, %s)"] * len(rows))
-        sql = (
-            f"INSERT INTO {table} ({q('member_id')}, {q('date')}, {count}) "  # noqa: S608
-            f"VALUES {values} {on_conflict}"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [value for row in rows for value in row])
 
 
 class DailyPostCount(models.Model):

@@ -7,58 +7,18 @@ when the database reports a deadlock or a lock wait timeout.
 
 from __future__ import annotations
 
-import functools
-import logging
-import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import ParamSpec, TypeVar
 
-from django.db import OperationalError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
+from config.db import retry_on_lock_conflict
+from config.pagination import Cursor, Page, keyset_page
 from posts.models import MEMBER_TIMELINE_INDEX, DailyPostCount, Post
-from posts.pagination import Cursor, Page, keyset_page
-
-logger = logging.getLogger(__name__)
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-# MySQL/MariaDB: 1213 deadlock, 1205 lock wait timeout. SQLite: "database is locked".
-RETRYABLE_MYSQL_ERRORS = {1205, 1213}
-ATTEMPTS = 5
-
-
-def _is_lock_conflict(exc: OperationalError) -> bool:
-    if connection.vendor == "mysql":
-        return bool(exc.args) and exc.args[0] in RETRYABLE_MYSQL_ERRORS
-    return "locked" in str(exc)
-
-
-def retry_on_lock_conflict(func: Callable[P, R]) -> Callable[P, R]:
-    """Run ``func`` (itself a transaction) again when it lost a lock conflict.
-
-    Inside an outer transaction a retry cannot help (the outer one is already
-    rolled back by the database), so the error is raised at once there.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                return func(*args, **kwargs)
-            except OperationalError as exc:
-                if attempt == ATTEMPTS or connection.in_atomic_block or not _is_lock_conflict(exc):
-                    raise
-                logger.info("%s: lock conflict (%s), attempt %d", func.__name__, exc, attempt)
-                time.sleep(0.005 * 2**attempt)
-        raise AssertionError("unreachable")
-
-    return wrapper
 
 
 @dataclass(frozen=True)

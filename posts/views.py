@@ -18,9 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from config.pagination import DEFAULT_SIZE, Cursor, CursorForm
 from posts import facades, services
 from posts.forms import CalendarPageForm, CalendarRangeForm, PostForm, error_text
-from posts.pagination import DEFAULT_SIZE, Cursor, CursorForm
 
 
 def _bad_request(request: HttpRequest, message: str) -> HttpResponse:

@@ -4,9 +4,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from config.pagination import Cursor
 from members import services as members
 from posts import facades
-from posts.pagination import Cursor
 from posts.tests.mothers import a_member, a_post, posts_on_days
 
 pytestmark = pytest.mark.django_db

@@ -2,11 +2,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, connection
 
+from config.pagination import Cursor
 from posts import services
 from posts.models import DailyPostCount, Post
-from posts.pagination import Cursor
 from posts.tests.mothers import a_member, a_post, noon, posts_on_days
 
 pytestmark = pytest.mark.django_db
@@ -127,65 +126,3 @@ class TestDailyCountsRebuild:
 
         assert counts_of(member) == {date(2025, 1, 1): 2}
         assert counts_of(other) == {date(2025, 1, 1): 99}
-
-
-class TestRetryOnLockConflict:
-    """Outside any transaction (as in a request), a lost lock conflict is retried."""
-
-    @pytest.fixture
-    def lock_conflict(self):
-        if connection.vendor == "mysql":
-            return OperationalError(1213, "Deadlock found when trying to get lock")
-        return OperationalError("database is locked")
-
-    @pytest.mark.django_db(transaction=True)
-    def test_retries_then_succeeds(self, lock_conflict):
-        calls = []
-
-        @services.retry_on_lock_conflict
-        def flaky():
-            calls.append(1)
-            if len(calls) < 3:
-                raise lock_conflict
-            return "done"
-
-        assert flaky() == "done"
-        assert len(calls) == 3
-
-    @pytest.mark.django_db(transaction=True)
-    def test_gives_up_after_the_last_attempt(self, lock_conflict):
-        calls = []
-
-        @services.retry_on_lock_conflict
-        def always():
-            calls.append(1)
-            raise lock_conflict
-
-        with pytest.raises(OperationalError):
-            always()
-        assert len(calls) == services.ATTEMPTS
-
-    @pytest.mark.django_db(transaction=True)
-    def test_other_errors_are_not_retried(self):
-        calls = []
-
-        @services.retry_on_lock_conflict
-        def broken():
-            calls.append(1)
-            raise OperationalError("no such table: nowhere")
-
-        with pytest.raises(OperationalError):
-            broken()
-        assert len(calls) == 1
-
-    def test_inside_a_transaction_it_does_not_retry(self, lock_conflict):
-        calls = []
-
-        @services.retry_on_lock_conflict
-        def flaky():
-            calls.append(1)
-            raise lock_conflict
-
-        with pytest.raises(OperationalError):
-            flaky()
-        assert len(calls) == 1

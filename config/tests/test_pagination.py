@@ -2,8 +2,8 @@ from datetime import date
 
 import pytest
 
+from config.pagination import Cursor, CursorForm, keyset_page
 from posts.models import Post
-from posts.pagination import Cursor, CursorForm, keyset_page
 from posts.tests.mothers import a_member, a_post, posts_on_days
 
 pytestmark = pytest.mark.django_db

@@ -82,9 +82,9 @@ def _exists(queryset: models.QuerySet, index: str | None) -> bool:
 
 
 def keyset_page(
-    queryset: models.QuerySet[T], cursor: Cursor, *, index: str | None = None
+    queryset: models.QuerySet[T], cursor: Cursor, *, index: str | None = None, key: str = "pk"
 ) -> Page[T]:
-    """One page of ``queryset``, newest first.
+    """One page of ``queryset``, newest first, ordered by ``key`` (a unique column).
 
     ``index`` names the index every query of the page must read. MySQL/MariaDB
     need it for a filtered list such as one member's posts: given
@@ -93,24 +93,29 @@ def keyset_page(
     ("range"), so a page at depth 100 000 reads 100 000 entries.
     """
     size = cursor.size
+
+    def below(value: int) -> models.QuerySet[T]:
+        return queryset.filter(**{f"{key}__lt": value})
+
+    def above(value: int) -> models.QuerySet[T]:
+        return queryset.filter(**{f"{key}__gt": value})
+
     if cursor.after is not None:
-        rows = _fetch(queryset.filter(pk__gt=cursor.after).order_by("pk")[: size + 1], index)
+        rows = _fetch(above(cursor.after).order_by(key)[: size + 1], index)
         has_newer = len(rows) > size
         items = rows[:size][::-1]
-        oldest_shown = items[-1].pk if items else cursor.after + 1
-        has_older = _exists(queryset.filter(pk__lt=oldest_shown), index)
-        newest_shown = items[0].pk if items else cursor.after
+        oldest_shown = getattr(items[-1], key) if items else cursor.after + 1
+        has_older = _exists(below(oldest_shown), index)
+        newest_shown = getattr(items[0], key) if items else cursor.after
     else:
-        scoped = queryset if cursor.before is None else queryset.filter(pk__lt=cursor.before)
-        rows = _fetch(scoped.order_by("-pk")[: size + 1], index)
+        scoped = queryset if cursor.before is None else below(cursor.before)
+        rows = _fetch(scoped.order_by(f"-{key}")[: size + 1], index)
         has_older = len(rows) > size
         items = rows[:size]
-        oldest_shown = items[-1].pk if items else cursor.before
-        newest_shown = items[0].pk if items else (cursor.before or 1) - 1
+        oldest_shown = getattr(items[-1], key) if items else cursor.before
+        newest_shown = getattr(items[0], key) if items else (cursor.before or 1) - 1
         # The first page (no cursor) is the newest by definition.
-        has_newer = cursor.before is not None and _exists(
-            queryset.filter(pk__gt=newest_shown), index
-        )
+        has_newer = cursor.before is not None and _exists(above(newest_shown), index)
     return Page(
         items=items,
         size=size,
