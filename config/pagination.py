@@ -122,3 +122,34 @@ def keyset_page(
         older=Cursor(before=oldest_shown, size=size) if has_older else None,
         newer=Cursor(after=newest_shown, size=size) if has_newer else None,
     )
+
+
+def merge_pages(pages: list[Page[int]], cursor: Cursor) -> Page[int]:
+    """The page one keyset read over the union of several sources would give.
+
+    Each of ``pages`` is the same ``cursor`` applied to one source of keys (say a
+    member's feed and a pulled author's posts). Each source gave its ``size`` keys
+    nearest the cursor, so the ``size`` nearest of their union are the page; a
+    source with more in a direction means the union has more there too. Keys
+    found in two sources are shown once.
+    """
+    size = cursor.size
+    keys = sorted({key for page in pages for key in page.items}, reverse=True)
+    if cursor.after is not None:
+        items = keys[-size:]
+        has_newer = len(keys) > size or any(p.newer for p in pages)
+        has_older = any(p.older for p in pages)
+        oldest_shown = items[-1] if items else cursor.after + 1
+        newest_shown = items[0] if items else cursor.after
+    else:
+        items = keys[:size]
+        has_older = len(keys) > size or any(p.older for p in pages)
+        has_newer = any(p.newer for p in pages)
+        oldest_shown = items[-1] if items else cursor.before
+        newest_shown = items[0] if items else (cursor.before or 1) - 1
+    return Page(
+        items=items,
+        size=size,
+        older=Cursor(before=oldest_shown, size=size) if has_older else None,
+        newer=Cursor(after=newest_shown, size=size) if has_newer else None,
+    )

@@ -39,6 +39,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "members",
     "posts",
+    "follows",
+    "likes",
+    "feeds",
 ]
 
 MIDDLEWARE = [
@@ -144,6 +147,31 @@ if HTTPS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Tasks (the home-feed fan-out). CELERY_BROKER_URL empty: no broker, tasks run
+# in-process right after the transaction that sent them commits.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = False  # a failed in-process task leaves its job for the sweeper
+# A task is acknowledged when it is done, not when it starts: a worker that dies
+# mid-task leaves the message to be delivered again (tasks are idempotent).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A broker that is down must not hold a request: publishing fails fast, the job
+# stays in the outbox and the sweeper sends it again.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BEAT_SCHEDULE = {
+    "feeds-sweep": {"task": "feeds.tasks.sweep", "schedule": env.float("FEED_SWEEP_SECONDS", 30)},
+}
+
+# Home feeds: authors with more followers than this are pulled at read time
+# instead of fanned out; each member's feed keeps its newest FEED_MAX_ENTRIES.
+FEED_FANOUT_LIMIT = env.int("FEED_FANOUT_LIMIT", default=10_000)
+FEED_MAX_ENTRIES = env.int("FEED_MAX_ENTRIES", default=800)
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the switcher
     path("", include("members.urls")),
     path("", include("posts.urls")),
+    path("", include("feeds.urls")),
+    path("", include("likes.urls")),
 ]
 
 if settings.DEBUG_TOOLBAR:

@@ -1,4 +1,4 @@
-"""The one place that composes the member and post domains.
+"""The "my posts calendar": the member and post domains composed.
 
 Each function asks ``members.services`` for members and ``posts.services`` for
 posts or daily counts, and combines them in Python: never a join across the
@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from django.utils import timezone
 
-from config.pagination import Cursor
 from members import services as members
 from members.services import PublicMember
 from posts import services as posts
@@ -38,48 +37,6 @@ def _member(member_id: int) -> PublicMember:
 
 def today() -> date:
     return timezone.localdate(timezone=timezone.get_default_timezone())
-
-
-# --- timelines ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    id: int
-    member_id: int
-    nickname: str
-    contents: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Timeline:
-    entries: list[TimelineEntry]
-    older: Cursor | None
-    newer: Cursor | None
-    member: PublicMember | None  # set for one member's timeline
-
-
-def timeline(*, cursor: Cursor, member_id: int | None = None) -> Timeline:
-    """A page of posts with each author's current nickname (one query for all authors)."""
-    member = _member(member_id) if member_id is not None else None
-    page = posts.timeline_page(cursor=cursor, member_id=member_id)
-    if member is not None:
-        authors = {member.id: member}
-    else:
-        authors = members.members_public_by_ids(member_ids={p.member_id for p in page.items})
-    entries = [
-        TimelineEntry(
-            id=post.id,
-            member_id=post.member_id,
-            # An author deleted between the two queries has no nickname left.
-            nickname=authors[post.member_id].nickname if post.member_id in authors else "",
-            contents=post.contents,
-            created_at=post.created_at,
-        )
-        for post in page.items
-    ]
-    return Timeline(entries=entries, older=page.older, newer=page.newer, member=member)
 
 
 # --- "my posts calendar" -----------------------------------------------------

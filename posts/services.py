@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db import connection, transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from config.db import retry_on_lock_conflict
@@ -59,6 +59,63 @@ def post_delete(*, post_id: int) -> bool:
     return posts_delete(post_ids=[post_id]) == 1
 
 
+class PostNotFound(Exception):
+    pass
+
+
+class NotTheAuthor(Exception):
+    pass
+
+
+@retry_on_lock_conflict
+@transaction.atomic
+def post_delete_by_author(*, member_id: int, post_id: int) -> None:
+    """The author deletes their post. Raises PostNotFound, or NotTheAuthor for anyone else.
+
+    The post's likes, like counts and home-feed entries go with it (their foreign
+    keys cascade, one DELETE per table), and its day is counted down.
+    """
+    author = (
+        Post.objects.select_for_update().filter(pk=post_id).values_list("member_id", flat=True)
+    ).first()
+    if author is None:
+        raise PostNotFound(post_id)
+    if author != member_id:
+        raise NotTheAuthor(post_id)
+    posts_delete(post_ids=[post_id])
+
+
+TIMELINE_FIELDS = ("id", "member_id", "contents", "created_at")
+
+
+def post_exists(*, post_id: int) -> bool:
+    return Post.objects.filter(pk=post_id).exists()
+
+
+def post_get(*, post_id: int) -> Post | None:
+    return Post.objects.only(*TIMELINE_FIELDS).filter(pk=post_id).first()
+
+
+def posts_by_ids(*, post_ids: Iterable[int]) -> dict[int, Post]:
+    """Posts by primary key in one query (ids that no longer exist are left out)."""
+    post_ids = set(post_ids)
+    if not post_ids:
+        return {}
+    return {post.id: post for post in Post.objects.only(*TIMELINE_FIELDS).filter(pk__in=post_ids)}
+
+
+def latest_post_ids(*, member_id: int, limit: int) -> list[int]:
+    """The member's newest ``limit`` post ids, newest first: a range read of its index."""
+    posts = Post.objects.filter(member_id=member_id).order_by("-id").values_list("id", flat=True)
+    return list(posts[:limit])
+
+
+def post_count(*, member_id: int) -> int:
+    """How many posts the member has: the sum of their days (one row per day, not per post)."""
+    total = DailyPostCount.objects.filter(member_id=member_id).aggregate(n=Sum("count"))["n"]
+    return total or 0
+
+
 def daily_post_counts(*, member_id: int, start: date, end: date) -> list[DayCount]:
     """Days in ``start..end`` (inclusive) on which the member wrote, ascending."""
     rows = (
@@ -71,10 +128,9 @@ def daily_post_counts(*, member_id: int, start: date, end: date) -> list[DayCoun
 
 def timeline_page(*, cursor: Cursor, member_id: int | None = None) -> Page[Post]:
     """A page of all posts, or of one member's, newest first."""
-    fields = ("id", "member_id", "contents", "created_at")
     if member_id is None:
-        return keyset_page(Post.objects.only(*fields), cursor)
-    posts = Post.objects.filter(member_id=member_id).only(*fields)
+        return keyset_page(Post.objects.only(*TIMELINE_FIELDS), cursor)
+    posts = Post.objects.filter(member_id=member_id).only(*TIMELINE_FIELDS)
     return keyset_page(posts, cursor, index=MEMBER_TIMELINE_INDEX)
 
 

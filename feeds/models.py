@@ -1,0 +1,88 @@
+"""Home feeds (fan-out on write) and the outbox their fan-out is driven by.
+
+A ``FeedEntry`` says "this post is in this member's home feed". Its primary key
+is ``(owner, post)``: InnoDB stores a member's feed together, in post order, so a
+home page is one range read of the primary key, and a post can be in a feed at
+most once whatever runs twice.
+
+A ``FanoutJob`` is written in the same transaction as the post (or the follow)
+that needs fanning out: the transactional outbox. The job is sent to the queue
+after the commit; the sweeper sends again whatever has not finished, so a
+process that dies after the commit, a broker that is down or a worker that dies
+mid-job delays a fan-out but never loses one.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class FeedEntry(models.Model):
+    pk = models.CompositePrimaryKey("owner_id", "post_id")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # the primary key leads with it
+        verbose_name=_("owner"),
+    )
+    post = models.ForeignKey(
+        "posts.Post",
+        on_delete=models.CASCADE,  # a deleted post leaves every feed
+        related_name="+",
+        verbose_name=_("post"),
+    )
+    # Copied from the post so that unfollowing removes an author's posts from
+    # one feed by reading that feed alone (at most FEED_MAX_ENTRIES rows).
+    author_id = models.BigIntegerField(_("author"))
+
+    class Meta:
+        verbose_name = _("feed entry")
+        verbose_name_plural = _("feed entries")
+
+    def __str__(self) -> str:
+        return f"post {self.post_id} in {self.owner_id}'s feed"
+
+
+class FanoutJob(models.Model):
+    class Kind(models.TextChoices):
+        POST = "post", _("a new post into its author's followers' feeds")
+        FOLLOW = "follow", _("a followee's recent posts into a new follower's feed")
+
+    kind = models.CharField(_("kind"), max_length=6, choices=Kind.choices)
+    post = models.ForeignKey(
+        "posts.Post",
+        on_delete=models.CASCADE,  # a post deleted before its fan-out needs none
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("post"),
+    )
+    author_id = models.BigIntegerField(_("author"))  # the post's author, or the followee
+    member_id = models.BigIntegerField(_("follower"), null=True, blank=True)  # FOLLOW only
+    # The last follow id whose feed has the post: a job cut off halfway resumes here.
+    cursor = models.BigIntegerField(_("cursor"), default=0)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("last sent at"), null=True, blank=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("fan-out job")
+        verbose_name_plural = _("fan-out jobs")
+        indexes = [
+            # The sweeper: WHERE done_at IS NULL AND created_at < ? ORDER BY id.
+            models.Index(fields=["done_at", "id"], name="fanout_job_pending"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="post", post__isnull=False)
+                | models.Q(kind="follow", member_id__isnull=False),
+                name="fanout_job_kind_fields",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job {self.pk}"

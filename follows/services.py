@@ -1,0 +1,240 @@
+"""The public face of the follow domain.
+
+A follow and both members' counters change in one transaction; counters move by
+atomic upserts (``config.db.upsert_add``), so concurrent follows are all counted.
+Lists are keyset pages over the follow id, read through an index that leads
+with the member: page 10 000 of a celebrity's followers costs what page 1 costs.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from config.db import retry_on_lock_conflict, upsert_add
+from config.pagination import Cursor, Page, keyset_page
+from follows.models import FOLLOWERS_INDEX, FOLLOWING_INDEX, Follow, FollowCount
+from members import services as members
+
+
+class MemberNotFound(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class FollowCounts:
+    followers: int
+    following: int
+
+
+def _count_deltas(pairs: Counter[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """``{(follower, followee): delta}`` -> ``(member_id, followers, following)`` rows."""
+    per_member: dict[int, list[int]] = {}
+    for (follower, followee), delta in pairs.items():
+        per_member.setdefault(followee, [0, 0])[0] += delta
+        per_member.setdefault(follower, [0, 0])[1] += delta
+    return [(member_id, f, g) for member_id, (f, g) in per_member.items()]
+
+
+def _add_counts(pairs: Counter[tuple[int, int]]) -> None:
+    upsert_add(
+        FollowCount,
+        keys=["member_id"],
+        counters=["followers", "following"],
+        rows=_count_deltas(pairs),
+    )
+
+
+@retry_on_lock_conflict
+@transaction.atomic
+def follow_add(*, follower_id: int, followee_id: int) -> bool:
+    """``follower`` follows ``followee``; False when they already did (nothing changes).
+
+    Raises MemberNotFound for no such followee, ValidationError for oneself.
+    """
+    if follower_id == followee_id:
+        raise ValidationError(_("You cannot follow yourself."), code="self")
+    if members.member_public(member_id=followee_id) is None:
+        raise MemberNotFound(followee_id)
+    try:
+        with transaction.atomic():
+            Follow.objects.create(follower_id=follower_id, followee_id=followee_id)
+    except IntegrityError:
+        if is_following(follower_id=follower_id, followee_id=followee_id):
+            return False
+        raise  # a member that does not exist
+    _add_counts(Counter({(follower_id, followee_id): 1}))
+    return True
+
+
+@retry_on_lock_conflict
+@transaction.atomic
+def follow_remove(*, follower_id: int, followee_id: int) -> bool:
+    """Stop following; False when there was nothing to remove. Raises MemberNotFound."""
+    if members.member_public(member_id=followee_id) is None:
+        raise MemberNotFound(followee_id)
+    deleted, _ = Follow.objects.filter(follower_id=follower_id, followee_id=followee_id).delete()
+    if not deleted:
+        return False
+    _add_counts(Counter({(follower_id, followee_id): -1}))
+    return True
+
+
+def is_following(*, follower_id: int, followee_id: int) -> bool:
+    return Follow.objects.filter(follower_id=follower_id, followee_id=followee_id).exists()
+
+
+def following_among(*, follower_id: int, member_ids: set[int]) -> set[int]:
+    """Which of ``member_ids`` the follower follows: point reads of the unique index."""
+    if not member_ids:
+        return set()
+    return set(
+        Follow.objects.filter(follower_id=follower_id, followee_id__in=member_ids).values_list(
+            "followee_id", flat=True
+        )
+    )
+
+
+def follow_counts(*, member_id: int) -> FollowCounts:
+    row = FollowCount.objects.filter(pk=member_id).values_list("followers", "following").first()
+    return FollowCounts(*row) if row else FollowCounts(0, 0)
+
+
+def members_with_followers_over(*, limit: int) -> set[int]:
+    """Members followed by more than ``limit``: a range read of the followers index."""
+    return set(FollowCount.objects.filter(followers__gt=limit).values_list("member_id", flat=True))
+
+
+def followers_page(*, member_id: int, cursor: Cursor) -> Page[Follow]:
+    """Who follows the member, most recent follow first."""
+    follows = Follow.objects.filter(followee_id=member_id).only("id", "follower_id")
+    return keyset_page(follows, cursor, index=FOLLOWERS_INDEX)
+
+
+def following_page(*, member_id: int, cursor: Cursor) -> Page[Follow]:
+    """Whom the member follows, most recent follow first."""
+    follows = Follow.objects.filter(follower_id=member_id).only("id", "followee_id")
+    return keyset_page(follows, cursor, index=FOLLOWING_INDEX)
+
+
+def followers_after(*, member_id: int, after: int, limit: int) -> list[tuple[int, int]]:
+    """``(follow id, follower id)`` with follow id > ``after``, ascending: fan-out's chunks."""
+    return list(
+        Follow.objects.filter(followee_id=member_id, pk__gt=after)
+        .order_by("pk")
+        .values_list("pk", "follower_id")[:limit]
+    )
+
+
+def followee_ids(*, member_id: int) -> list[int]:
+    """Everyone the member follows (for rebuilding a feed, not for reading one)."""
+    return list(Follow.objects.filter(follower_id=member_id).values_list("followee_id", flat=True))
+
+
+# --- derived data: check and rebuild ------------------------------------------
+
+
+def _actual_counts() -> dict[int, FollowCounts]:
+    followers = dict(
+        Follow.objects.order_by()
+        .values_list("followee_id")
+        .annotate(n=Count("id"))
+        .values_list("followee_id", "n")
+    )
+    following = dict(
+        Follow.objects.order_by()
+        .values_list("follower_id")
+        .annotate(n=Count("id"))
+        .values_list("follower_id", "n")
+    )
+    return {
+        m: FollowCounts(followers.get(m, 0), following.get(m, 0))
+        for m in followers.keys() | following.keys()
+    }
+
+
+def follow_counts_differences() -> list[tuple[int, FollowCounts, FollowCounts]]:
+    """``(member_id, stored, actual)`` wherever the counters and the follows disagree."""
+    actual = _actual_counts()
+    stored = {
+        m: FollowCounts(f, g)
+        for m, f, g in FollowCount.objects.values_list("member_id", "followers", "following")
+    }
+    zero = FollowCounts(0, 0)
+    return sorted(
+        (m, stored.get(m, zero), actual.get(m, zero))
+        for m in stored.keys() | actual.keys()
+        if stored.get(m, zero) != actual.get(m, zero)
+    )
+
+
+@transaction.atomic
+def follow_counts_rebuild() -> int:
+    """Recompute every member's counters from the follows; returns the rows written."""
+    FollowCount.objects.all().delete()
+    rows = [
+        FollowCount(member_id=m, followers=c.followers, following=c.following)
+        for m, c in _actual_counts().items()
+    ]
+    FollowCount.objects.bulk_create(rows, batch_size=5_000)
+    return len(rows)
+
+
+# --- bulk loading ---------------------------------------------------------------
+
+
+def _insert_follows(pairs: list[tuple[int, int]], *, chunk_size: int = 10_000) -> int:
+    """Insert ``(follower, followee)`` pairs, skipping those that exist; returns new rows."""
+    q = connection.ops.quote_name
+    ignore = "INSERT IGNORE" if connection.vendor == "mysql" else "INSERT OR IGNORE"
+    sql = (
+        f"{ignore} INTO {q(Follow._meta.db_table)} "
+        f"({q('follower_id')}, {q('followee_id')}, {q('created_at')}) VALUES (%s, %s, %s)"
+    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    inserted = 0
+    for start in range(0, len(pairs), chunk_size):
+        chunk = pairs[start : start + chunk_size]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(sql, [(a, b, now) for a, b in chunk])
+            inserted += cursor.rowcount
+    return inserted
+
+
+def follows_seed_followers(*, member_id: int, count: int, seed: int = 1) -> int:
+    """``count`` new members who all follow ``member_id``, bulk loaded; returns follows made."""
+    follower_ids = members.members_seed(count=count, seed=seed)
+    inserted = _insert_follows([(f, member_id) for f in follower_ids])
+    _add_counts(Counter({(f, member_id): 1 for f in follower_ids}))
+    return inserted
+
+
+def follows_seed_graph(*, member_ids: list[int], seed: int = 1, mean_following: int = 20) -> int:
+    """A follow graph among ``member_ids`` shaped like real ones; returns follows made.
+
+    Who gets followed is Zipf-distributed over a random ranking (a few members
+    are followed by many), and how many each member follows is geometric (most
+    follow few). Existing follows are kept; counters are recomputed afterwards.
+    """
+    if len(member_ids) < 2:
+        raise ValidationError(_("A graph needs at least two members."))
+    rng = random.Random(seed)
+    ranked = member_ids[:]
+    rng.shuffle(ranked)
+    weights = [1 / (rank + 1) ** 1.1 for rank in range(len(ranked))]
+    pairs: set[tuple[int, int]] = set()
+    for follower in member_ids:
+        wanted = min(len(ranked) - 1, int(rng.expovariate(1 / mean_following)) + 1)
+        for followee in rng.choices(ranked, weights=weights, k=wanted):
+            if followee != follower:
+                pairs.add((follower, followee))
+    inserted = _insert_follows(sorted(pairs))
+    follow_counts_rebuild()
+    return inserted

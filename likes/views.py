@@ -1,0 +1,42 @@
+"""Like and unlike: POST, idempotent, then back to the page the member was on."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from likes import services
+
+
+def _back(request: HttpRequest, post_id: int) -> HttpResponse:
+    """To ``next`` or the referring page when it is ours, at the post; else the timeline."""
+    for target in (request.POST.get("next"), request.headers.get("referer")):
+        if target and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return redirect(f"{target.split('#')[0]}#post-{post_id}")
+    return redirect("timeline")
+
+
+@login_required
+@require_POST
+def like(request: HttpRequest, post_id: int) -> HttpResponse:
+    try:
+        services.like_add(member_id=request.user.pk, post_id=post_id)
+    except services.PostNotFound:
+        raise Http404(_("No such post.")) from None
+    return _back(request, post_id)
+
+
+@login_required
+@require_POST
+def unlike(request: HttpRequest, post_id: int) -> HttpResponse:
+    try:
+        services.like_remove(member_id=request.user.pk, post_id=post_id)
+    except services.PostNotFound:
+        raise Http404(_("No such post.")) from None
+    return _back(request, post_id)
