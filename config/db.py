@@ -63,11 +63,23 @@ def upsert_add(
     """Add each row's deltas to its counters, inserting the row when its key is new.
 
     ``rows`` are ``(*key values, *counter deltas)`` in the order of ``keys`` then
-    ``counters``; ``keys`` must be a unique constraint of ``model``. One statement
-    for all rows: ``ON DUPLICATE KEY UPDATE`` (MySQL) or ``ON CONFLICT`` (SQLite).
-    Rows are sorted by key so concurrent callers lock in the same order.
+    ``counters``; ``keys`` must be a unique constraint of ``model``. Rows that only
+    add go in one statement, ``ON DUPLICATE KEY UPDATE`` (MySQL) or ``ON
+    CONFLICT`` (SQLite); a row that takes away is an ``UPDATE`` of the existing row
+    (a counter goes down only after it went up, and an inserted negative row would
+    fail the tables' not-negative checks). Rows are sorted by key so concurrent
+    callers lock in the same order.
     """
-    if not rows:
+    ordered = sorted(rows, key=lambda row: tuple(row[: len(keys)]))
+    adding = []
+    for row in ordered:
+        key_values, deltas = row[: len(keys)], row[len(keys) :]
+        if all(delta >= 0 for delta in deltas):
+            adding.append(row)
+            continue
+        changes = {c: models.F(c) + delta for c, delta in zip(counters, deltas, strict=True)}
+        model._default_manager.filter(**dict(zip(keys, key_values, strict=True))).update(**changes)
+    if not adding:
         return
     q = connection.ops.quote_name
     if connection.vendor == "mysql":
@@ -78,10 +90,9 @@ def upsert_add(
         on_conflict = f"ON CONFLICT ({', '.join(q(k) for k in keys)}) DO UPDATE SET {updates}"
     columns = [*keys, *counters]
     placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    ordered = sorted(rows, key=lambda row: tuple(row[: len(keys)]))
     sql = (
         f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(c) for c in columns)}) "  # noqa: S608
-        f"VALUES {', '.join([placeholders] * len(ordered))} {on_conflict}"
+        f"VALUES {', '.join([placeholders] * len(adding))} {on_conflict}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [value for row in ordered for value in row])
+        cursor.execute(sql, [value for row in adding for value in row])

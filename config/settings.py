@@ -150,8 +150,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # Tasks (the home-feed fan-out). CELERY_BROKER_URL empty: no broker, tasks run
 # in-process right after the transaction that sent them commits.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_ALWAYS_EAGER = not env.str("CELERY_BROKER_URL", default="")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "memory://"
 CELERY_TASK_EAGER_PROPAGATES = False  # a failed in-process task leaves its job for the sweeper
 # A task is acknowledged when it is done, not when it starts: a worker that dies
 # mid-task leaves the message to be delivered again (tasks are idempotent).

@@ -163,6 +163,10 @@ def jobs_to_resend(*, limit: int = 1_000) -> list[int]:
     return ids
 
 
+def job_pending_for_post(*, post_id: int) -> bool:
+    return FanoutJob.objects.filter(post_id=post_id, done_at__isnull=True).exists()
+
+
 def jobs_pending() -> list[int]:
     return list(FanoutJob.objects.filter(done_at__isnull=True).values_list("id", flat=True))
 

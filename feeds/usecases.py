@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -209,3 +210,54 @@ def feed_differences(*, member_id: int) -> tuple[set[int], set[int]]:
 
 def feed_rebuild(*, member_id: int) -> None:
     feeds.feed_replace(owner_id=member_id, entries=feed_expected(member_id=member_id))
+
+
+@dataclass(frozen=True)
+class PostReach:
+    """Where a post is, against where it should be (``feeds_check``)."""
+
+    post_id: int
+    author_id: int
+    pulled: bool  # the author is read at read time: no feed rows expected but the author's
+    followers: int
+    held: int  # followers' feeds that hold it
+    missing: list[int]  # followers whose feeds should hold it and do not
+    twice: list[int]  # feeds that hold it more than once
+    trimmed: int  # followers whose full feeds are past it: not expected
+    pending: bool  # its fan-out job has not finished
+
+
+def post_reach(*, post_id: int) -> PostReach | None:
+    found = posts.post_get(post_id=post_id)
+    if found is None:
+        return None
+    author = found.member_id
+    held = feeds.feeds_holding(post_id=post_id)
+    follower_ids: list[int] = []
+    after = 0
+    while chunk := follows.followers_after(member_id=author, after=after, limit=feeds.CHUNK_SIZE):
+        follower_ids += [follower for _, follower in chunk]
+        after = chunk[-1][0]
+    pulled = _is_pull_author(author)
+    missing, trimmed = [], 0
+    for owner in [] if pulled else follower_ids:
+        if owner in held:
+            continue
+        oldest = feeds.feed_oldest_post_id(owner_id=owner)
+        if oldest is not None and post_id < oldest:
+            trimmed += 1
+        else:
+            missing.append(owner)
+    if author not in held:
+        missing.append(author)
+    return PostReach(
+        post_id=post_id,
+        author_id=author,
+        pulled=pulled,
+        followers=len(follower_ids),
+        held=sum(1 for owner in held if owner != author),
+        missing=missing,
+        twice=[owner for owner, n in held.items() if n > 1],
+        trimmed=trimmed,
+        pending=feeds.job_pending_for_post(post_id=post_id),
+    )

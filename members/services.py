@@ -8,7 +8,7 @@ raises ``ValidationError`` and writes nothing.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -111,6 +111,16 @@ def members_public_by_ids(*, member_ids: Iterable[int]) -> dict[int, PublicMembe
     """Members by id in one query, for pages that list other domains' rows."""
     rows = Member.objects.filter(pk__in=set(member_ids)).values_list("id", "nickname")
     return {member_id: PublicMember(member_id, nickname) for member_id, nickname in rows}
+
+
+def member_ids_all() -> Iterator[int]:
+    """Every member id, ascending, streamed (for commands that visit everyone)."""
+    return Member.objects.order_by("id").values_list("id", flat=True).iterator(chunk_size=10_000)
+
+
+def member_ids_latest(*, limit: int) -> list[int]:
+    """The ids of the ``limit`` most recently joined members, ascending."""
+    return sorted(Member.objects.order_by("-id").values_list("id", flat=True)[:limit])
 
 
 def members_seed(

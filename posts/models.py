@@ -86,21 +86,17 @@ class DailyPostCountManager(models.Manager["DailyPostCount"]):
     def add(self, counts: Iterable[tuple[int, date, int]]) -> None:
         """Add each ``(member_id, date, delta)`` to that day's count, atomically.
 
-        Increments are one upsert statement (``count = count + delta`` in the
-        database), so concurrent writers never lose an update. Decrements are
-        ``UPDATE``s, and rows that reach zero are deleted: the table stays equal
-        to ``GROUP BY`` over posts.
+        One upsert (``count = count + delta`` in the database), so concurrent
+        writers never lose an update; rows that reach zero are deleted, so the
+        table stays equal to ``GROUP BY`` over posts.
         """
         counts = list(counts)
-        increments = [(m, day, delta) for m, day, delta in counts if delta > 0]
-        decrements = [(m, day, delta) for m, day, delta in counts if delta < 0]
-        upsert_add(self.model, keys=["member_id", "date"], counters=["count"], rows=increments)
-        for member_id, day, delta in decrements:
-            self.filter(member_id=member_id, date=day).update(count=models.F("count") + delta)
-        if decrements:
-            emptied = models.Q()
-            for member_id, day, _delta in decrements:
+        upsert_add(self.model, keys=["member_id", "date"], counters=["count"], rows=counts)
+        emptied = models.Q()
+        for member_id, day, delta in counts:
+            if delta < 0:
                 emptied |= models.Q(member_id=member_id, date=day)
+        if emptied:
             self.filter(emptied, count__lte=0).delete()
 
 
