@@ -63,7 +63,8 @@ def upsert_add(
     """Add each row's deltas to its counters, inserting the row when its key is new.
 
     ``rows`` are ``(*key values, *counter deltas)`` in the order of ``keys`` then
-    ``counters``; ``keys`` must be a unique constraint of ``model``. Rows that only
+    ``counters``; ``keys`` must be a unique constraint of ``model``. Rows of zeros
+    are skipped. Rows that only
     add go in one statement, ``ON DUPLICATE KEY UPDATE`` (MySQL) or ``ON
     CONFLICT`` (SQLite); a row that takes away is an ``UPDATE`` of the existing row
     (a counter goes down only after it went up, and an inserted negative row would
@@ -74,6 +75,8 @@ def upsert_add(
     adding = []
     for row in ordered:
         key_values, deltas = row[: len(keys)], row[len(keys) :]
+        if not any(deltas):
+            continue
         if all(delta >= 0 for delta in deltas):
             adding.append(row)
             continue
