@@ -127,11 +127,14 @@ def feed_oldest_post_id(*, owner_id: int) -> int | None:
 def job_create(
     *, kind: str, author_id: int, post_id: int | None = None, member_id: int | None = None
 ) -> FanoutJob:
-    """Record a fan-out to do; call inside the transaction that makes it necessary."""
-    job = FanoutJob(kind=kind, author_id=author_id, post_id=post_id, member_id=member_id)
-    job.full_clean()
-    job.save()
-    return job
+    """Record a fan-out to do; call inside the transaction that makes it necessary.
+
+    No ``full_clean()``: the use cases pass ids they have just written, and the
+    table's own constraints (kind and fields, foreign key) still hold.
+    """
+    return FanoutJob.objects.create(
+        kind=kind, author_id=author_id, post_id=post_id, member_id=member_id
+    )
 
 
 def job_get(*, job_id: int) -> FanoutJob | None:

@@ -1,0 +1,117 @@
+import threading
+
+import pytest
+from django.db import IntegrityError, connections, transaction
+
+from likes import services
+from likes.models import LIKE_COUNT_SLOTS, Like, LikeCount
+from likes.tests.mothers import a_like, a_member, a_post
+from posts import services as posts
+
+pytestmark = pytest.mark.django_db
+
+
+class TestLike:
+    def test_once_per_member_and_post(self):
+        post, kim = a_post(), a_member()
+
+        assert services.like_add(member_id=kim.pk, post_id=post.pk) is True
+        assert services.like_add(member_id=kim.pk, post_id=post.pk) is False
+
+        assert Like.objects.filter(post=post).count() == 1
+        assert services.like_counts(post_ids=[post.pk]) == {post.pk: 1}
+
+    def test_unlike_is_idempotent(self):
+        post, kim = a_post(), a_member()
+        a_like(kim, post)
+
+        assert services.like_remove(member_id=kim.pk, post_id=post.pk) is True
+        assert services.like_remove(member_id=kim.pk, post_id=post.pk) is False
+
+        assert services.like_counts(post_ids=[post.pk]) == {}
+        assert services.like_counts_differences() == []
+
+    def test_an_unknown_post_is_refused_and_writes_nothing(self):
+        kim = a_member()
+        with pytest.raises(services.PostNotFound):
+            services.like_add(member_id=kim.pk, post_id=999_999)
+        with pytest.raises(services.PostNotFound):
+            services.like_remove(member_id=kim.pk, post_id=999_999)
+        assert not Like.objects.exists()
+        assert not LikeCount.objects.exists()
+
+    def test_counts_and_liked_for_a_page_in_one_query_each(self, django_assert_num_queries):
+        posts_ = [a_post() for _ in range(3)]
+        crowd = [a_member() for _ in range(LIKE_COUNT_SLOTS + 3)]  # more members than slots
+        for member in crowd:
+            a_like(member, posts_[0])
+        a_like(crowd[0], posts_[2])
+        ids = [p.pk for p in posts_]
+
+        with django_assert_num_queries(1):
+            counts = services.like_counts(post_ids=ids)
+        with django_assert_num_queries(1):
+            liked = services.liked_among(member_id=crowd[0].pk, post_ids=ids)
+
+        assert counts == {posts_[0].pk: len(crowd), posts_[2].pk: 1}
+        assert liked == {posts_[0].pk, posts_[2].pk}
+
+    def test_a_deleted_post_takes_its_likes_and_counts(self):
+        post = a_post()
+        a_like(a_member(), post)
+        posts.post_delete(post_id=post.pk)
+        assert not Like.objects.exists()
+        assert not LikeCount.objects.exists()
+
+
+class TestConstraints:
+    def test_a_like_is_unique(self):
+        post, kim = a_post(), a_member()
+        Like.objects.create(member=kim, post=post)
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Like.objects.create(member=kim, post=post)
+
+    def test_a_count_slot_never_goes_negative(self):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            LikeCount.objects.create(post=a_post(), slot=0, count=-1)
+
+
+def test_rebuild_repairs_what_check_finds():
+    post, kim = a_post(), a_member()
+    a_like(kim, post)
+    LikeCount.objects.update(count=5)
+    slot = kim.pk % LIKE_COUNT_SLOTS
+
+    assert services.like_counts_differences() == [(post.pk, slot, 5, 1)]
+    services.like_counts_rebuild()
+    assert services.like_counts_differences() == []
+    assert services.like_counts(post_ids=[post.pk]) == {post.pk: 1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_16_concurrent_likes_are_exact():
+    post = a_post()
+    crowd = [a_member() for _ in range(16)]
+    barrier = threading.Barrier(len(crowd))
+    errors = []
+
+    def like(member):
+        try:
+            barrier.wait()
+            services.like_add(member_id=member.pk, post_id=post.pk)
+            services.like_add(member_id=member.pk, post_id=post.pk)  # a double click
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=like, args=(m,)) for m in crowd]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    assert services.like_counts(post_ids=[post.pk]) == {post.pk: 16}
+    assert Like.objects.filter(post=post).count() == 16
+    assert services.like_counts_differences() == []
