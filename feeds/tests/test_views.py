@@ -2,7 +2,14 @@ from datetime import date
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from django.core.cache import cache
+from django.test import Client
 
+from feeds import usecases
+from feeds.models import FeedEntry
+from follows import services as follows
+from likes import services as likes
+from likes.models import Like
 from members import services as members
 from posts.facades import today
 from posts.models import DailyPostCount, Post
@@ -19,7 +26,7 @@ def member_client(client):
     return client
 
 
-def test_home_redirects_to_the_timeline(client):
+def test_root_sends_a_visitor_to_the_timeline(client):
     response = client.get("/")
     assert (response.status_code, response.url) == (302, "/posts/")
 
@@ -197,3 +204,246 @@ class TestTimelineApi:
         response = client.get("/api/members/999999/posts")
         assert response.status_code == 404
         assert response.json() == {"error": "No such member."}
+
+
+# --- home, follows, likes and deleting ------------------------------------------------
+
+
+@pytest.fixture
+def run_on_commit(monkeypatch):
+    """Fan-out runs at once, as it would right after the request's commit.
+
+    (Each test runs inside one transaction that never commits.)
+    """
+    monkeypatch.setattr(usecases, "_send_after_commit", lambda job: usecases.send(job.pk))
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def anonymous():
+    return Client()
+
+
+class TestRoot:
+    def test_a_member_goes_home(self, member_client):
+        response = member_client.get("/")
+        assert (response.status_code, response.url) == (302, "/home/")
+
+
+class TestHome:
+    def test_needs_login(self, client):
+        response = client.get("/home/")
+        assert (response.status_code, response.url) == (302, "/login/?next=/home/")
+        api = client.get("/api/me/home")
+        assert api.status_code == 401
+        assert "error" in api.json()
+
+    def test_my_posts_and_those_i_follow(self, member_client, run_on_commit):
+        lee, park = a_member(nickname="lee"), a_member(nickname="park")
+        member_client.post(f"/members/{lee.pk}/follow/")
+        member_client.post("/posts/new/", {"contents": "mine"})
+        from feeds.tests.mothers import publish
+
+        publish(lee, "from lee")
+        publish(park, "from park, not followed")
+
+        page = member_client.get("/home/")
+        body = member_client.get("/api/me/home").json()
+
+        assert "from lee" in page.text
+        assert "mine" in page.text
+        assert "from park" not in page.text
+        assert [p["contents"] for p in body["posts"]] == ["from lee", "mine"]
+        assert set(body["posts"][0]) == {
+            "id",
+            "member_id",
+            "nickname",
+            "contents",
+            "created_at",
+            "likes",
+        }
+
+    def test_a_malformed_cursor_is_400(self, member_client):
+        assert member_client.get("/home/?before=x").status_code == 400
+        response = member_client.get("/api/me/home?size=0")
+        assert response.status_code == 400
+        assert "size" in response.json()["error"]
+
+
+class TestFollowViews:
+    def test_follow_and_unfollow_are_idempotent_and_go_to_the_member(self, member_client):
+        lee = a_member()
+        for _ in range(2):
+            response = member_client.post(f"/members/{lee.pk}/follow/")
+            assert (response.status_code, response.url) == (302, f"/members/{lee.pk}/posts/")
+        assert follows.follow_counts(member_id=lee.pk).followers == 1
+        page = member_client.get(f"/members/{lee.pk}/posts/")
+        assert "Unfollow" in page.text
+        assert "1 follower" in page.text
+        for _ in range(2):
+            response = member_client.post(f"/members/{lee.pk}/unfollow/")
+            assert response.status_code == 302
+        assert follows.follow_counts(member_id=lee.pk).followers == 0
+        assert ">Follow<" in member_client.get(f"/members/{lee.pk}/posts/").text
+
+    def test_following_yourself_is_400_and_writes_nothing(self, member_client):
+        response = member_client.post(f"/members/{member_client.member.pk}/follow/")
+        assert response.status_code == 400
+        assert "yourself" in response.text
+        assert follows.follow_counts(member_id=member_client.member.pk).following == 0
+
+    def test_unknown_member_is_404(self, member_client):
+        assert member_client.post("/members/999999/follow/").status_code == 404
+        assert member_client.post("/members/999999/unfollow/").status_code == 404
+
+    def test_anonymous_goes_to_login_and_get_is_refused(self, anonymous, member_client):
+        lee = a_member()
+        response = anonymous.post(f"/members/{lee.pk}/follow/")
+        assert response.status_code == 302
+        assert response.url.startswith("/login/")
+        assert member_client.get(f"/members/{lee.pk}/follow/").status_code == 405
+
+    def test_no_follow_button_on_my_own_page(self, member_client):
+        page = member_client.get(f"/members/{member_client.member.pk}/posts/")
+        assert "/follow/" not in page.text
+
+
+class TestFollowLists:
+    def test_followers_and_following_html_and_json(self, client):
+        star = a_member(nickname="star")
+        fans = [a_member(nickname=f"fan{i}") for i in range(3)]
+        for fan in fans:
+            follows.follow_add(follower_id=fan.pk, followee_id=star.pk)
+
+        html = client.get(f"/members/{star.pk}/followers/?size=2")
+        body = client.get(f"/api/members/{star.pk}/followers?size=2").json()
+        following = client.get(f"/api/members/{fans[0].pk}/following").json()
+
+        assert "fan2" in html.text
+        assert "fan1" in html.text
+        assert "fan0" not in html.text
+        assert body["members"] == [
+            {"id": fans[2].pk, "nickname": "fan2"},
+            {"id": fans[1].pk, "nickname": "fan1"},
+        ]
+        rest = client.get(body["next"]).json()
+        assert rest["members"] == [{"id": fans[0].pk, "nickname": "fan0"}]
+        assert rest["next"] is None
+        assert rest["previous"] is not None
+        assert following["members"] == [{"id": star.pk, "nickname": "star"}]
+        assert client.get(f"/members/{star.pk}/following/").status_code == 200
+
+    def test_errors(self, client):
+        assert client.get("/members/999999/followers/").status_code == 404
+        assert client.get("/api/members/999999/following").json() == {"error": "No such member."}
+        member = a_member()
+        response = client.get(f"/api/members/{member.pk}/followers?before=abc")
+        assert response.status_code == 400
+        assert "before" in response.json()["error"]
+
+
+class TestLikeViews:
+    def test_like_and_unlike_go_back_to_the_post(self, member_client):
+        post = a_post()
+        url = f"/members/{post.member_id}/posts/"
+        response = member_client.post(f"/posts/{post.pk}/like/", {"next": url})
+        assert (response.status_code, response.url) == (302, f"{url}#post-{post.pk}")
+        member_client.post(f"/posts/{post.pk}/like/", {"next": url})  # a double click
+        assert likes.like_counts(post_ids=[post.pk]) == {post.pk: 1}
+        page = member_client.get(url)
+        assert 'aria-pressed="true"' in page.text
+        assert member_client.get(f"/api/posts/{post.pk}").json()["likes"] == 1
+
+        member_client.post(f"/posts/{post.pk}/unlike/", {"next": url})
+        member_client.post(f"/posts/{post.pk}/unlike/", {"next": url})
+        assert likes.like_counts(post_ids=[post.pk]) == {}
+
+    def test_an_outside_next_is_ignored(self, member_client):
+        post = a_post()
+        response = member_client.post(f"/posts/{post.pk}/like/", {"next": "https://evil.example/"})
+        assert response.url == "/posts/"
+
+    def test_unknown_post_is_404_and_anonymous_goes_to_login(self, anonymous, member_client):
+        assert member_client.post("/posts/999999/like/").status_code == 404
+        assert member_client.post("/posts/999999/unlike/").status_code == 404
+        post = a_post()
+        response = anonymous.post(f"/posts/{post.pk}/like/")
+        assert response.status_code == 302
+        assert response.url.startswith("/login/")
+        assert not Like.objects.exists()
+
+    def test_counts_without_a_query_per_post(self, client, django_assert_max_num_queries):
+        authors = [a_member() for _ in range(3)]
+        fan = a_member()
+        made = [a_post(authors[i % 3]) for i in range(30)]
+        for post in made:
+            likes.like_add(member_id=fan.pk, post_id=post.pk)
+        client.force_login(fan)
+        client.get("/posts/?size=5")  # warm-up: session, language
+        with django_assert_max_num_queries(8) as few:
+            client.get("/posts/?size=5")
+        with django_assert_max_num_queries(len(few.captured_queries)):
+            body = client.get("/posts/?size=30")
+        assert body.text.count('aria-pressed="true"') == 30
+
+
+class TestDelete:
+    def test_the_author_deletes_and_it_leaves_everything(self, member_client, run_on_commit):
+        fan = a_member()
+        follows.follow_add(follower_id=fan.pk, followee_id=member_client.member.pk)
+        member_client.post("/posts/new/", {"contents": "to delete"})
+        post = Post.objects.get(contents="to delete")
+        likes.like_add(member_id=fan.pk, post_id=post.pk)
+        assert FeedEntry.objects.filter(post=post).count() == 2
+
+        response = member_client.post(f"/posts/{post.pk}/delete/")
+
+        assert (response.status_code, response.url) == (
+            302,
+            f"/members/{member_client.member.pk}/posts/",
+        )
+        assert not Post.objects.filter(pk=post.pk).exists()
+        assert not FeedEntry.objects.exists()
+        assert not Like.objects.exists()
+        assert not DailyPostCount.objects.filter(member=member_client.member).exists()
+        assert member_client.get(f"/api/posts/{post.pk}").status_code == 404
+
+    def test_someone_elses_post_is_403_none_is_404(self, member_client):
+        post = a_post()
+        assert member_client.post(f"/posts/{post.pk}/delete/").status_code == 403
+        assert member_client.post("/posts/999999/delete/").status_code == 404
+        assert member_client.get(f"/posts/{post.pk}/delete/").status_code == 405
+        assert Post.objects.filter(pk=post.pk).exists()
+
+    def test_only_the_author_sees_the_delete_button(self, member_client):
+        mine = a_post(member_client.member)
+        theirs = a_post()
+        page = member_client.get("/posts/").text
+        assert f"/posts/{mine.pk}/delete/" in page
+        assert f"/posts/{theirs.pk}/delete/" not in page
+
+
+class TestOnePostAndOneMemberApi:
+    def test_a_post(self, client):
+        post = a_post(contents="hi")
+        body = client.get(f"/api/posts/{post.pk}").json()
+        assert (body["id"], body["contents"], body["likes"]) == (post.pk, "hi", 0)
+        missing = client.get("/api/posts/999999")
+        assert missing.status_code == 404
+        assert missing.json() == {"error": "No such post."}
+
+    def test_a_member(self, client):
+        member, fan = a_member(nickname="kim"), a_member()
+        posts_on_days(member, {date(2025, 1, 1): 2, date(2025, 1, 2): 1})
+        follows.follow_add(follower_id=fan.pk, followee_id=member.pk)
+        body = client.get(f"/api/members/{member.pk}").json()
+        assert body == {
+            "id": member.pk,
+            "nickname": "kim",
+            "followers": 1,
+            "following": 0,
+            "posts": 3,
+        }
+        assert client.get("/api/members/999999").status_code == 404
