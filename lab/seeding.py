@@ -10,6 +10,9 @@ The per-row work is kept to integer arithmetic: the local day of every
 timestamp comes from a table of day boundaries (computed once per day with
 zoneinfo, so historical offsets such as Seoul's +08:30 are right), and
 timestamps are formatted from cached date strings.
+
+Like the rest of the lab, it writes the posts tables directly (their models and
+table names): bulk loading is what it measures.
 """
 
 from __future__ import annotations

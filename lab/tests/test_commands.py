@@ -5,8 +5,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
+from lab import index_lab, seeding
 from members import services as members
-from posts import lab, seeding, services
+from posts import services
 from posts.models import DailyPostCount, Post, local_date
 from posts.tests.mothers import a_member, posts_on_days
 
@@ -169,23 +170,23 @@ class TestIndexLab:
 
         out = capsys.readouterr().out
         assert "Created the missing index post_lab_created_date" in out
-        for path in lab.PATHS:
+        for path in index_lab.PATHS:
             assert path.name in out
         assert "All paths agree: 28 posts on 7 days." in out
-        assert not lab.index_exists(lab.LAB_INDEX)
+        assert not index_lab.index_exists(index_lab.LAB_INDEX)
 
     def test_keep_indexes(self, capsys):
         member = a_member()
         posts_on_days(member, {date(2025, 1, 1): 1})
         try:
             call_command("index_lab", "--member", str(member.pk), "--repeat", "1", "--keep-indexes")
-            assert lab.index_exists(lab.LAB_INDEX)
+            assert index_lab.index_exists(index_lab.LAB_INDEX)
             call_command("index_lab", "--member", str(member.pk), "--repeat", "1")
             assert "Created the missing index" not in capsys.readouterr().out.split("agree")[-1]
-            assert lab.index_exists(lab.LAB_INDEX)  # not ours to drop: it was there
+            assert index_lab.index_exists(index_lab.LAB_INDEX)  # not ours to drop: it was there
         finally:
-            if lab.index_exists(lab.LAB_INDEX):
-                lab.drop_lab_index()
+            if index_lab.index_exists(index_lab.LAB_INDEX):
+                index_lab.drop_lab_index()
 
     @pytest.mark.parametrize(
         ("args", "message"),
@@ -202,7 +203,7 @@ class TestIndexLab:
             args = ["--member", str(member.pk), *args]
         with pytest.raises(CommandError, match=message):
             call_command("index_lab", *args)
-        assert not lab.index_exists(lab.LAB_INDEX)
+        assert not index_lab.index_exists(index_lab.LAB_INDEX)
 
 
 class TestBench:

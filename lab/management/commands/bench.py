@@ -1,4 +1,4 @@
-"""The performance figures of DESIGN section 7, as a table and JSON."""
+"""The performance figures and their targets, as a table and JSON."""
 
 import json as jsonlib
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from posts.bench import Bench, as_json
+from lab.bench import Bench, as_json
 
 
 class Command(BaseCommand):

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from lab import seeding
 from members import services as members
-from posts import seeding
 from posts.facades import today
 
 
