@@ -4,6 +4,7 @@ from datetime import date
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from lab import index_lab, seeding
 from posts import services
@@ -171,7 +172,18 @@ class TestBench:
             "admin_dailypostcount_ms",
         ):
             assert figures[key]["value"] > 0, key
-        assert "seed posts" in capsys.readouterr().out
+        if connection.vendor == "mysql":
+            assert figures["load_data_rows_per_s"]["value"] > 0
+            ratio = figures["seed_vs_load_data"]
+            assert ratio["target"] == ">= 0.9"
+            assert ratio["ok"] is (ratio["value"] >= 0.9)
+        else:
+            assert figures["load_data_rows_per_s"]["value"] is None
+            assert figures["seed_vs_load_data"]["value"] is None
+            assert figures["seed_rows_per_s"]["target"] == ">= 150,000"
+        out = capsys.readouterr().out
+        assert "seed posts" in out
+        assert "LOAD DATA, same rows" in out
         assert not Post.objects.exists()
         assert not get_user_model().objects.filter(email__endswith="@bench.example").exists()
 
