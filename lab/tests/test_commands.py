@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from lab import index_lab, seeding
+from lab import index_lab, like_lab, seeding
 from posts import services
 from posts.models import DailyPostCount, Post, local_date
 from posts.tests.mothers import a_member, posts_on_days
@@ -191,3 +191,21 @@ class TestBench:
         settings.DEBUG = True
         with pytest.raises(CommandError, match="DEBUG off"):
             call_command("bench", "--posts", "10")
+
+
+@pytest.mark.django_db(transaction=True)  # the likers' threads see committed rows only
+class TestLikeLab:
+    def test_prints_every_strategy_as_a_table(self, capsys):
+        call_command("like_lab", "--threads", "4", "--likes-per-thread", "5")
+
+        out = capsys.readouterr().out
+        assert "4 threads x 5 likes of one counter, 1 run(s) per strategy" in out
+        assert "count = rows" in out
+        for strategy in like_lab.STRATEGIES:
+            assert strategy.name in out
+        assert "the throughput of the pessimistic lock" in out
+
+    @pytest.mark.parametrize("flag", ["--threads", "--likes-per-thread", "--repeat"])
+    def test_bad_arguments(self, flag):
+        with pytest.raises(CommandError, match="must be at least 1"):
+            call_command("like_lab", flag, "0")
