@@ -12,9 +12,9 @@ loads the current one, so Python's share of the work hides behind the
 server's. On SQLite, ``cursor.executemany`` of one prepared INSERT is the
 fast path.
 
-The per-row work is kept small: the timestamps come out already in order (the
-order statistics of uniform draws, one after another, so no list of millions
-is sorted before the first row can go), the local day of every timestamp comes
+The per-row work is kept small: the timestamps come out already in order
+(uniform draws made smallest first, so no list of millions is sorted before
+the first row can go), the local day of every timestamp comes
 from a table of day boundaries (computed once per day with zoneinfo, so
 historical offsets such as Seoul's +08:30 are right), and timestamps are
 glued together from cached date and time-of-day strings.
@@ -26,7 +26,6 @@ table names): bulk loading is what it measures.
 from __future__ import annotations
 
 import bisect
-import itertools
 import random
 import re
 import tempfile
@@ -77,50 +76,43 @@ def _day_boundaries(start: date, end: date) -> tuple[list[int], list[date]]:
     return [int(datetime.combine(d, time(), tz).timestamp()) for d in days], days
 
 
-def _utc_text(ts: int, cache: dict[int, str]) -> str:
-    day, second = divmod(ts, 86_400)
-    prefix = cache.get(day)
-    if prefix is None:
-        prefix = cache[day] = datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y-%m-%d ")
-    minute, second = divmod(second, 60)
-    return prefix + _HOURS_MINUTES[minute] + _SECONDS[second]
-
-
-def _sorted_stamps(rng: random.Random, first: int, stop: int, count: int) -> Iterator[int]:
-    """``count`` uniform draws from ``first..stop-1``, yielded in ascending order.
-
-    The smallest of n uniform draws on [0, 1) is 1 - V ** (1 / n) for a uniform
-    V, and the rest are uniform above it: each next draw comes from the last.
-    """
-    span, rest = stop - first, 1.0  # rest: 1 - the last draw
-    for left in range(count, 0, -1):
-        rest *= rng.random() ** (1.0 / left)
-        yield min(first + int((1.0 - rest) * span), stop - 1)
-
-
 def post_chunks(
     *, member_id: int, count: int, start: date, end: date, seed: int, chunk_size: int
 ) -> Iterator[Chunk]:
-    """The posts to seed, oldest first, in chunks; the same ``seed`` gives the same posts."""
+    """The posts to seed, oldest first, in chunks; the same ``seed`` gives the same posts.
+
+    The timestamps are ``count`` uniform draws over the local days, made in
+    ascending order: the smallest of n draws on [0, 1) is 1 - V ** (1 / n) for a
+    uniform V, and the rest are uniform above it, so each next one follows from
+    the last. The loop is written out by hand because it runs once per row.
+    """
     boundaries, days = _day_boundaries(start, end)
-    rng = random.Random(seed)
-    first, stop = boundaries[0], boundaries[-1]
-    stamps = _sorted_stamps(rng, first, stop, count)
     day_text = [d.isoformat() for d in days]
-    utc_cache: dict[int, str] = {}
-    day_index = 0
+    date_of = dict(zip(day_text, days, strict=True))
+    rand = random.Random(seed).random
+    first, span = boundaries[0], boundaries[-1] - boundaries[0]
+    rest, left = 1.0, count  # rest: 1 - the last draw
+    day_index, local_day = 0, day_text[0]
+    utc_start = utc_next = 0  # the UTC day the cached date prefix belongs to
+    prefix = ""
     for chunk_start in range(0, count, chunk_size):
         rows = []
-        per_day: Counter[int] = Counter()
-        chunk_stamps = itertools.islice(stamps, min(chunk_size, count - chunk_start))
-        for n, ts in enumerate(chunk_stamps, chunk_start + 1):
+        for n in range(chunk_start + 1, min(chunk_start + chunk_size, count) + 1):
+            rest *= rand() ** (1.0 / left)
+            left -= 1
+            ts = first + min(int((1.0 - rest) * span), span - 1)
             if ts >= boundaries[day_index + 1]:
                 day_index = bisect.bisect_right(boundaries, ts) - 1
-            per_day[day_index] += 1
-            rows.append(
-                (member_id, f"seeded post {n}", _utc_text(ts, utc_cache), day_text[day_index])
-            )
-        yield Chunk(rows, {days[i]: n for i, n in per_day.items()})
+                local_day = day_text[day_index]
+            if ts >= utc_next:
+                utc_start = ts - ts % 86_400
+                utc_next = utc_start + 86_400
+                prefix = datetime.fromtimestamp(utc_start, UTC).strftime("%Y-%m-%d ")
+            minute, second = divmod(ts - utc_start, 60)
+            created_at = prefix + _HOURS_MINUTES[minute] + _SECONDS[second]
+            rows.append((member_id, f"seeded post {n}", created_at, local_day))
+        per_day = Counter(row[3] for row in rows)
+        yield Chunk(rows, {date_of[day]: n for day, n in per_day.items()})
 
 
 def write_load_file(path: Path, rows: Iterable[tuple[int, str, str, str]]) -> None:
