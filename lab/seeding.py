@@ -194,7 +194,7 @@ def posts_seed(
     )
     write = _load_chunks if mysql else _insert_chunks
     written = 0
-    for chunk in write(chunks):
+    for chunk in write(chunks, member_id):
         written += len(chunk.rows)
         if on_chunk:
             on_chunk(len(chunk.rows))
@@ -205,7 +205,7 @@ def _add_counts(member_id: int, per_day: dict[date, int]) -> None:
     DailyPostCount.objects.add((member_id, day, n) for day, n in per_day.items())
 
 
-def _insert_chunks(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+def _insert_chunks(chunks: Iterator[Chunk], member_id: int) -> Iterator[Chunk]:
     q = connection.ops.quote_name
     insert = (
         f"INSERT INTO {q(Post._meta.db_table)} "  # noqa: S608
@@ -214,25 +214,26 @@ def _insert_chunks(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
     for chunk in chunks:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.executemany(insert, chunk.rows)
-            _add_counts(chunk.rows[0][0], chunk.per_day)
+            _add_counts(member_id, chunk.per_day)
         yield chunk
 
 
-def _load_chunks(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
-    def write_next(n: int) -> tuple[Path, Chunk] | None:
-        chunk = next(chunks, None)
-        if chunk is None:
-            return None
-        path = Path(directory) / f"posts-{n}.tsv"
-        write_load_file(path, chunk.rows)
-        return path, chunk
-
-    # One helper thread writes chunk n + 1 while chunk n loads: mysqlclient
-    # releases the GIL while the server works.
+def _load_chunks(chunks: Iterator[Chunk], member_id: int) -> Iterator[Chunk]:
     with (
         tempfile.TemporaryDirectory(prefix="seed-posts-") as directory,
         ThreadPoolExecutor(max_workers=1) as writer,
     ):
+
+        def write_next(n: int) -> tuple[Path, Chunk] | None:
+            chunk = next(chunks, None)
+            if chunk is None:
+                return None
+            path = Path(directory) / f"posts-{n}.tsv"
+            write_load_file(path, chunk.rows)
+            return path, chunk
+
+        # The helper thread writes chunk n + 1 while chunk n loads: mysqlclient
+        # lets go of the GIL while it waits for the server.
         n = 0
         ahead = writer.submit(write_next, n)
         while (ready := ahead.result()) is not None:
@@ -241,6 +242,6 @@ def _load_chunks(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
             path, chunk = ready
             with transaction.atomic():
                 load_file(path, rows=len(chunk.rows))
-                _add_counts(chunk.rows[0][0], chunk.per_day)
+                _add_counts(member_id, chunk.per_day)
             path.unlink()
             yield chunk

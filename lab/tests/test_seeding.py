@@ -1,6 +1,7 @@
 from datetime import date
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
 from lab import seeding
@@ -127,8 +128,13 @@ class TestLoadData:
         seeding.check_load_data()  # the server's local_infile is ON, the connection asks
 
     def test_a_connection_without_local_infile_is_told_what_to_set(self, monkeypatch):
-        options = {k: v for k, v in connection.settings_dict["OPTIONS"].items()}
+        options = dict(connection.settings_dict["OPTIONS"])
         options.pop("local_infile")
         monkeypatch.setitem(connection.settings_dict, "OPTIONS", options)
         with pytest.raises(seeding.LoadDataUnavailable, match="'local_infile': 1"):
             seeding.check_load_data()
+
+        member = a_member()
+        with pytest.raises(CommandError, match="does not allow LOAD DATA LOCAL INFILE"):
+            call_command("seed_posts", "--member", str(member.pk), "--count", "5")
+        assert not Post.objects.exists()
