@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "follows",
     "likes",
     "feeds",
+    "lab",
 ]
 
 MIDDLEWARE = [
@@ -88,8 +89,14 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     # utf8mb4 so a nickname of 10 Korean characters or emoji fits; strict mode
     # so an over-long value is an error rather than silently truncated.
+    # local_infile lets seed_posts load its own files with LOAD DATA LOCAL
+    # INFILE; the client refuses that unless asked (the server must allow it too).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"charset": "utf8mb4", "init_command": "SET sql_mode='STRICT_TRANS_TABLES'"}
+        {
+            "charset": "utf8mb4",
+            "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+            "local_infile": 1,
+        }
     )
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
 else:

@@ -1,13 +1,18 @@
-"""Bulk-load one member's posts, in chronological order, with the daily counts."""
+"""Bulk-load one member's posts, in chronological order, with the daily counts.
+
+On MySQL/MariaDB the rows go in with LOAD DATA LOCAL INFILE, which both the
+connection and the server must allow.
+"""
 
 import time
 from datetime import date, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 from tqdm import tqdm
 
+from lab import seeding
 from members import services as members
-from posts import seeding
 from posts.facades import today
 
 
@@ -21,7 +26,8 @@ def iso_date(value: str) -> date:
 class Command(BaseCommand):
     help = (
         "Load N posts for one member, spread at random over --start..--end (local days, "
-        "both included), oldest first so ids follow time; DailyPostCount is kept right."
+        "both included), oldest first so ids follow time; DailyPostCount is kept right. "
+        "On MySQL/MariaDB it loads with LOAD DATA LOCAL INFILE."
     )
 
     def add_arguments(self, parser):
@@ -40,6 +46,11 @@ class Command(BaseCommand):
             raise CommandError(f"--start {start} is after --end {end}.")
         if members.member_public(member_id=member) is None:
             raise CommandError(f"No member with id {member}.")
+        if connection.vendor == "mysql":
+            try:
+                seeding.check_load_data()
+            except seeding.LoadDataUnavailable as exc:
+                raise CommandError(str(exc)) from None
 
         began = time.perf_counter()
         with tqdm(total=count, unit="posts", unit_scale=True, disable=None) as bar:

@@ -1,4 +1,4 @@
-"""The performance figures of DESIGN section 7, as a table and JSON."""
+"""The performance figures and their targets, as a table and JSON."""
 
 import json as jsonlib
 from pathlib import Path
@@ -6,12 +6,14 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from posts.bench import Bench, as_json
+from lab import seeding
+from lab.bench import Bench, as_json
 
 
 class Command(BaseCommand):
     help = (
-        "Seed a bench member with N posts and measure, in one run: the seed rate, the "
+        "Seed a bench member with N posts and measure, in one run: the seed rate (on "
+        "MySQL/MariaDB beside LOAD DATA of the same rows into the same table), the "
         "calendar from DailyPostCount vs GROUP BY, the calendar pages, timeline pages by "
         "keyset at depth vs OFFSET, and every admin changelist. Removes its data afterwards."
     )
@@ -35,6 +37,8 @@ class Command(BaseCommand):
         bench = Bench(posts=posts, repeat=repeat, log=lambda line: self.stderr.write(line))
         try:
             figures = bench.run()
+        except seeding.LoadDataUnavailable as exc:
+            raise CommandError(str(exc)) from None
         finally:
             if not keep:
                 bench.clean_up()
@@ -49,7 +53,8 @@ class Command(BaseCommand):
         rows = [("figure", "value", "target", "")]
         for f in report["figures"].values():
             verdict = {True: "ok", False: "MISSED", None: ""}[f["ok"]]
-            rows.append((f["label"], f"{f['value']:,.2f} {f['unit']}", f["target"], verdict))
+            value = "n/a" if f["value"] is None else f"{f['value']:,.2f} {f['unit']}"
+            rows.append((f["label"], value, f["target"], verdict))
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         for row in rows:
             self.stdout.write("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))

@@ -4,10 +4,10 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from lab import index_lab
+from lab.management.commands.seed_posts import iso_date
 from members import services as members
-from posts import lab
 from posts.facades import today
-from posts.management.commands.seed_posts import iso_date
 
 
 class Command(BaseCommand):
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--keep-indexes",
             action="store_true",
-            help=f"keep {lab.LAB_INDEX} if this run created it",
+            help=f"keep {index_lab.LAB_INDEX} if this run created it",
         )
 
     def handle(self, *args, member, start, end, repeat, keep_indexes, **options):
@@ -38,13 +38,14 @@ class Command(BaseCommand):
         if members.member_public(member_id=member) is None:
             raise CommandError(f"No member with id {member}.")
 
-        created = lab.create_lab_index()
+        created = index_lab.create_lab_index()
         if created is not None:
             self.stdout.write(
-                f"Created the missing index {lab.LAB_INDEX} (created_date) in {created:.2f} s."
+                f"Created the missing index {index_lab.LAB_INDEX} (created_date) "
+                f"in {created:.2f} s."
             )
         try:
-            results = lab.measure(
+            results = index_lab.measure(
                 member_id=member,
                 start=start,
                 end=end,
@@ -53,8 +54,8 @@ class Command(BaseCommand):
             )
         finally:
             if created is not None and not keep_indexes:
-                lab.drop_lab_index()
-                self.stdout.write(f"Dropped {lab.LAB_INDEX} again (--keep-indexes keeps it).")
+                index_lab.drop_lab_index()
+                self.stdout.write(f"Dropped {index_lab.LAB_INDEX} again (--keep-indexes keeps it).")
         self._print(results, member, start, end, repeat)
 
     def _print(self, results, member: int, start: date, end: date, repeat: int) -> None:

@@ -10,6 +10,9 @@ is forced through one access path at a time with literal SQL hints (Django's
 ``explain()`` carries none): ``USE INDEX ()`` / ``FORCE INDEX (...)`` on
 MySQL/MariaDB, ``NOT INDEXED`` / ``INDEXED BY ...`` on SQLite. Each path gets
 its plan and its median time; the results must agree.
+
+It reads the posts tables and index names directly: measuring them is the
+point, and the lab's exception to going through services.
 """
 
 from __future__ import annotations
