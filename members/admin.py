@@ -35,9 +35,6 @@ class MemberChangeForm(UserChangeForm):
         if self.instance.pk:
             self.initial.setdefault("nickname", self.instance.nickname)
 
-    def clean_nickname(self) -> str:
-        return self.cleaned_data["nickname"].strip()
-
 
 class NicknameHistoryInline(admin.TabularInline):
     model = NicknameHistory

@@ -189,3 +189,21 @@ class TestRetryOnLockConflict:
         with pytest.raises(OperationalError):
             flaky()
         assert len(calls) == 1
+
+
+def test_post_write_normalises_like_the_form():
+    import unicodedata
+
+    member = a_member()
+    post = services.post_write(
+        member_id=member.pk, contents=unicodedata.normalize("NFD", "한글\r\n둘째 줄\r")
+    )
+    post.refresh_from_db()
+    assert post.contents == "한글\n둘째 줄"
+
+
+def test_post_write_refuses_zero_width_contents():
+    member = a_member()
+    with pytest.raises(ValidationError):
+        services.post_write(member_id=member.pk, contents="\u200b\u200c\u200d")
+    assert not Post.objects.exists()
