@@ -42,6 +42,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -49,6 +50,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.PrivateCacheMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -82,12 +85,24 @@ TEMPLATES = [
 
 # SQLite by default; DATABASE_URL=mysql://user:pass@host:3306/name for MySQL/MariaDB.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# No wait on the database lasts longer than this many seconds (0: no limit), so a
+# database that is down or silent is a 503 within 5 s, not a hung worker.
+# manage.py sets 0: bulk loads and the index lab run statements of minutes.
+DB_TIMEOUT = env.int("DB_TIMEOUT", default=3)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     # utf8mb4 so a nickname of 10 Korean characters or emoji fits; strict mode
     # so an over-long value is an error rather than silently truncated.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"charset": "utf8mb4", "init_command": "SET sql_mode='STRICT_TRANS_TABLES'"}
+        {
+            "charset": "utf8mb4",
+            "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+            "connect_timeout": DB_TIMEOUT or 10,
+        }
     )
+    if DB_TIMEOUT:
+        DATABASES["default"]["OPTIONS"].update(
+            {"read_timeout": DB_TIMEOUT, "write_timeout": DB_TIMEOUT}
+        )
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
 else:
     # SQLite: take the write lock when a transaction starts (no "database is
@@ -95,7 +110,7 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
+            "timeout": DB_TIMEOUT or 20,  # waiting for the write lock
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
@@ -148,6 +163,14 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"one_line": {"()": "config.logs.OneLine"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "console_one_line": {"class": "logging.StreamHandler", "filters": ["one_line"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # A hostile Host header or the like: one short line, not a 33 KB traceback.
+        "django.security": {"handlers": ["console_one_line"], "propagate": False},
+    },
 }

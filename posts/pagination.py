@@ -17,6 +17,8 @@ from django import forms
 from django.db import connections, models
 from django.utils.translation import gettext_lazy as _
 
+from config.forms import StrictIntegerField
+
 DEFAULT_SIZE = 20
 MAX_SIZE = 100
 MAX_ID = 2**63 - 1  # ids are BIGINT
@@ -34,9 +36,9 @@ class Cursor:
 class CursorForm(forms.Form):
     """Parses ``?before=``, ``?after=`` and ``?size=``; its errors are the 400's reason."""
 
-    before = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False)
-    after = forms.IntegerField(min_value=0, max_value=MAX_ID, required=False)
-    size = forms.IntegerField(min_value=1, max_value=MAX_SIZE, required=False)
+    before = StrictIntegerField(min_value=1, max_value=MAX_ID, required=False)
+    after = StrictIntegerField(min_value=0, max_value=MAX_ID, required=False)
+    size = StrictIntegerField(min_value=1, max_value=MAX_SIZE, required=False)
 
     def clean(self):
         data = super().clean()
@@ -97,9 +99,15 @@ def keyset_page(
         rows = _fetch(queryset.filter(pk__gt=cursor.after).order_by("pk")[: size + 1], index)
         has_newer = len(rows) > size
         items = rows[:size][::-1]
-        oldest_shown = items[-1].pk if items else cursor.after + 1
-        has_older = _exists(queryset.filter(pk__lt=oldest_shown), index)
-        newest_shown = items[0].pk if items else cursor.after
+        if not items:
+            # Nothing is newer than the cursor, so the newest page is the older one:
+            # a link to it works even for after=MAX_ID (before=MAX_ID + 1 would not).
+            older_exists = _exists(queryset.filter(pk__lte=cursor.after), index)
+            return Page(
+                items=[], size=size, older=Cursor(size=size) if older_exists else None, newer=None
+            )
+        has_older = _exists(queryset.filter(pk__lt=items[-1].pk), index)
+        oldest_shown, newest_shown = items[-1].pk, items[0].pk
     else:
         scoped = queryset if cursor.before is None else queryset.filter(pk__lt=cursor.before)
         rows = _fetch(scoped.order_by("-pk")[: size + 1], index)

@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from posts import facades, services
 from posts.forms import CalendarPageForm, CalendarRangeForm, PostForm, error_text
@@ -44,22 +44,26 @@ def _api_login_required(view):
 def _page_url(request: HttpRequest, cursor: Cursor | None, *, absolute: bool = False) -> str | None:
     if cursor is None:
         return None
-    params = {"before": cursor.before} if cursor.before is not None else {"after": cursor.after}
+    params = {}
+    if cursor.before is not None:
+        params["before"] = cursor.before
+    elif cursor.after is not None:
+        params["after"] = cursor.after
     if cursor.size != DEFAULT_SIZE:
         params["size"] = cursor.size
     url = f"{request.path}?{urlencode(params)}"
     return request.build_absolute_uri(url) if absolute else url
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("timeline")
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def new_post(request: HttpRequest) -> HttpResponse:
-    form = PostForm(request.POST or None)
+    form = PostForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.post_write(member_id=request.user.pk, contents=form.cleaned_data["contents"])
@@ -71,7 +75,7 @@ def new_post(request: HttpRequest) -> HttpResponse:
     return render(request, "posts/new.html", {"form": form})
 
 
-@require_GET
+@require_safe
 def timeline(request: HttpRequest, member_id: int | None = None) -> HttpResponse:
     form = CursorForm(request.GET)
     if not form.is_valid():
@@ -91,7 +95,7 @@ def timeline(request: HttpRequest, member_id: int | None = None) -> HttpResponse
     )
 
 
-@require_GET
+@require_safe
 def api_timeline(request: HttpRequest, member_id: int | None = None) -> JsonResponse:
     form = CursorForm(request.GET)
     if not form.is_valid():
@@ -120,7 +124,7 @@ def api_timeline(request: HttpRequest, member_id: int | None = None) -> JsonResp
 
 
 @login_required
-@require_GET
+@require_safe
 def my_calendar(request: HttpRequest) -> HttpResponse:
     form = CalendarPageForm(request.GET)
     if not form.is_valid():
@@ -135,7 +139,7 @@ def my_calendar(request: HttpRequest) -> HttpResponse:
 
 
 @_api_login_required
-@require_GET
+@require_safe
 def api_my_calendar(request: HttpRequest) -> JsonResponse:
     form = CalendarRangeForm(request.GET)
     if not form.is_valid():
