@@ -24,9 +24,13 @@ def wants_json(request: HttpRequest) -> bool:
 def _error(request: HttpRequest, message: str, status: int) -> HttpResponse:
     """A short answer that touches neither the database nor the session."""
     if wants_json(request):
-        return JsonResponse({"error": message}, status=status)
-    html = render_to_string("unavailable.html", {"message": message, "status": status})
-    return HttpResponse(html, status=status)
+        response = JsonResponse({"error": message}, status=status)
+    else:
+        html = render_to_string("unavailable.html", {"message": message, "status": status})
+        response = HttpResponse(html, status=status)
+    # Our log line says why; Django's would only repeat "Bad Request: /path".
+    response._has_been_logged = True
+    return response
 
 
 class RequestBodyMiddleware:

@@ -212,5 +212,7 @@ LOGGING = {
     "loggers": {
         # A hostile Host header or the like: one short line, not a 33 KB traceback.
         "django.security": {"handlers": ["console_one_line"], "propagate": False},
+        # django-axes narrates every attempt at INFO; lockouts are warnings.
+        "axes": {"level": "WARNING"},
     },
 }

@@ -51,7 +51,7 @@ def _page_url(request: HttpRequest, cursor: Cursor | None, *, absolute: bool = F
         params["after"] = cursor.after
     if cursor.size != DEFAULT_SIZE:
         params["size"] = cursor.size
-    url = f"{request.path}?{urlencode(params)}"
+    url = f"{request.path}?{urlencode(params)}" if params else request.path
     return request.build_absolute_uri(url) if absolute else url
 
 
