@@ -28,3 +28,6 @@ limit_request_line = 8190
 limit_request_field_size = 8190
 accesslog = "-"
 capture_output = True
+# No control socket: its default path is one per user, so every gunicorn on the host
+# (the tests start their own) would take it over from the others.
+control_socket_disable = True
