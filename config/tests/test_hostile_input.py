@@ -330,3 +330,11 @@ def test_calendar_dates_take_one_spelling(client, start):
     client.force_login(a_member())
     response = client.get(f"/api/me/calendar?start={start}&end=2025-03-01")
     assert response.status_code == 400
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=100)
+def test_a_body_too_large_is_a_400():
+    body = b"contents=" + b"x" * 200
+    response, reached = body_middleware_answer(body, len(body), "application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert not reached
