@@ -27,11 +27,12 @@ lint: $(INSTALLED)
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 # DEBUG off, the secret from the environment (or .env), hashed and compressed static
-# files, gunicorn. Plain HTTP on loopback (HTTPS=0); behind a TLS proxy set HTTPS=1.
+# files, gunicorn with threads (config/gunicorn.py). Plain HTTP on loopback (HTTPS=0);
+# behind a TLS proxy set HTTPS=1.
 serve: export DEBUG = 0
 serve: export HTTPS ?= 0
 serve: export CONN_MAX_AGE ?= 60
-serve: export WEB_CONCURRENCY ?= 5
+serve: export WEB_CONCURRENCY ?= 3
 serve: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
 serve: $(INSTALLED)
 	@test -n "$$SECRET_KEY" || grep -qs '^SECRET_KEY=' .env || { \
@@ -40,7 +41,7 @@ serve: $(INSTALLED)
 		exit 1; }
 	$(BIN)/python manage.py migrate
 	$(BIN)/python manage.py collectstatic --noinput -v0
-	$(BIN)/gunicorn config.wsgi --bind $${BIND:-127.0.0.1:8000} --access-logfile - --capture-output
+	$(BIN)/gunicorn -c config/gunicorn.py config.wsgi
 
 # Production-like: DEBUG off, static files collected; on DATABASE_URL (default SQLite).
 bench: $(INSTALLED)

@@ -10,6 +10,9 @@ def main() -> None:
     # manage.py is the developer's tool: DEBUG unless told otherwise (make serve and
     # make bench say DEBUG=0). The WSGI app that gunicorn runs has no such default.
     os.environ.setdefault("DEBUG", "true")
+    # Commands run statements of minutes (bulk loads, the index lab); the database
+    # timeouts are for the web server's requests (see DB_TIMEOUT in the settings).
+    os.environ.setdefault("DB_TIMEOUT", "0")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

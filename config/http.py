@@ -37,8 +37,12 @@ def api_login_required(view):
 def page_url(request: HttpRequest, cursor: Cursor | None, *, absolute: bool = False) -> str | None:
     if cursor is None:
         return None
-    params = {"before": cursor.before} if cursor.before is not None else {"after": cursor.after}
+    params = {}
+    if cursor.before is not None:
+        params["before"] = cursor.before
+    elif cursor.after is not None:
+        params["after"] = cursor.after
     if cursor.size != DEFAULT_SIZE:
         params["size"] = cursor.size
-    url = f"{request.path}?{urlencode(params)}"
+    url = f"{request.path}?{urlencode(params)}" if params else request.path
     return request.build_absolute_uri(url) if absolute else url

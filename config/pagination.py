@@ -17,6 +17,8 @@ from django import forms
 from django.db import connections, models
 from django.utils.translation import gettext_lazy as _
 
+from config.forms import StrictIntegerField
+
 DEFAULT_SIZE = 20
 MAX_SIZE = 100
 MAX_ID = 2**63 - 1  # ids are BIGINT
@@ -34,9 +36,9 @@ class Cursor:
 class CursorForm(forms.Form):
     """Parses ``?before=``, ``?after=`` and ``?size=``; its errors are the 400's reason."""
 
-    before = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False)
-    after = forms.IntegerField(min_value=0, max_value=MAX_ID, required=False)
-    size = forms.IntegerField(min_value=1, max_value=MAX_SIZE, required=False)
+    before = StrictIntegerField(min_value=1, max_value=MAX_ID, required=False)
+    after = StrictIntegerField(min_value=0, max_value=MAX_ID, required=False)
+    size = StrictIntegerField(min_value=1, max_value=MAX_SIZE, required=False)
 
     def clean(self):
         data = super().clean()
@@ -54,7 +56,7 @@ class Page(Generic[T]):
     items: list[T]
     size: int
     older: Cursor | None  # the next page, further back in time
-    newer: Cursor | None  # the previous page
+    newer: Cursor | None = None  # the previous page
 
 
 def _hinted(queryset: models.QuerySet, index: str) -> tuple[str, tuple]:
@@ -104,9 +106,15 @@ def keyset_page(
         rows = _fetch(above(cursor.after).order_by(key)[: size + 1], index)
         has_newer = len(rows) > size
         items = rows[:size][::-1]
-        oldest_shown = getattr(items[-1], key) if items else cursor.after + 1
+        if not items:
+            # Nothing is newer than the cursor, so the newest page is the older one:
+            # a link to it works even for after=MAX_ID (before=MAX_ID + 1 would not).
+            older_exists = _exists(queryset.filter(**{f"{key}__lte": cursor.after}), index)
+            return Page(
+                items=[], size=size, older=Cursor(size=size) if older_exists else None, newer=None
+            )
+        oldest_shown, newest_shown = getattr(items[-1], key), getattr(items[0], key)
         has_older = _exists(below(oldest_shown), index)
-        newest_shown = getattr(items[0], key) if items else cursor.after
     else:
         scoped = queryset if cursor.before is None else below(cursor.before)
         rows = _fetch(scoped.order_by(f"-{key}")[: size + 1], index)
@@ -139,8 +147,9 @@ def merge_pages(pages: list[Page[int]], cursor: Cursor) -> Page[int]:
         items = keys[-size:]
         has_newer = len(keys) > size or any(p.newer for p in pages)
         has_older = any(p.older for p in pages)
-        oldest_shown = items[-1] if items else cursor.after + 1
-        newest_shown = items[0] if items else cursor.after
+        if not items:  # as in keyset_page: the newest page is the older one
+            return Page(items=[], size=size, older=Cursor(size=size) if has_older else None)
+        oldest_shown, newest_shown = items[-1], items[0]
     else:
         items = keys[:size]
         has_older = len(keys) > size or any(p.older for p in pages)

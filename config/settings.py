@@ -5,6 +5,7 @@ development set-up on SQLite. With DEBUG off, SECRET_KEY must be set: start-up
 fails with a clear message instead of running with a known key.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -37,6 +38,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
+    "csp",
     "members",
     "posts",
     "follows",
@@ -46,6 +49,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -53,8 +57,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.PrivateCacheMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 # The toolbar is for a developer's browser only: never in tests (pytest-django
@@ -86,6 +94,10 @@ TEMPLATES = [
 
 # SQLite by default; DATABASE_URL=mysql://user:pass@host:3306/name for MySQL/MariaDB.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# No wait on the database lasts longer than this many seconds (0: no limit), so a
+# database that is down or silent is a 503 within 5 s, not a hung worker.
+# manage.py sets 0: bulk loads and the index lab run statements of minutes.
+DB_TIMEOUT = env.int("DB_TIMEOUT", default=3)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     # utf8mb4 so a nickname of 10 Korean characters or emoji fits; strict mode
     # so an over-long value is an error rather than silently truncated.
@@ -96,8 +108,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
             "charset": "utf8mb4",
             "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
             "local_infile": 1,
+            "connect_timeout": DB_TIMEOUT or 10,
         }
     )
+    if DB_TIMEOUT:
+        DATABASES["default"]["OPTIONS"].update(
+            {"read_timeout": DB_TIMEOUT, "write_timeout": DB_TIMEOUT}
+        )
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
 else:
     # SQLite: take the write lock when a transaction starts (no "database is
@@ -105,7 +122,7 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
+            "timeout": DB_TIMEOUT or 20,  # waiting for the write lock
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
@@ -119,6 +136,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Password guessing: after LOGIN_FAILURE_LIMIT failures for one email from one
+# address, that pair waits LOGIN_LOCKOUT_MINUTES (django-axes; 429 page).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_DISABLE_ACCESS_LOG = True  # failures are enough; no row per successful login
+AXES_USERNAME_CALLABLE = "members.throttle.login_username"
+AXES_LOCKOUT_CALLABLE = "members.throttle.locked_out"
+AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
+# Behind a proxy, the header that carries the client's address (X-Forwarded-For or
+# X-Real-IP). Empty: the peer's address. Set it only when a proxy sets the header.
+CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="")
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "timeline"
 LOGOUT_REDIRECT_URL = "timeline"
@@ -181,9 +217,35 @@ CELERY_BEAT_SCHEDULE = {
 FEED_FANOUT_LIMIT = env.int("FEED_FANOUT_LIMIT", default=10_000)
 FEED_MAX_ENTRIES = env.int("FEED_MAX_ENTRIES", default=800)
 
+# Content-Security-Policy (django-csp): scripts, styles and images from this site
+# only. Inline style attributes stay allowed: the heat map sets its column count
+# and month positions with them, and the admin uses a few; inline scripts do not.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"one_line": {"()": "config.logs.OneLine"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "console_one_line": {"class": "logging.StreamHandler", "filters": ["one_line"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # A hostile Host header or the like: one short line, not a 33 KB traceback.
+        "django.security": {"handlers": ["console_one_line"], "propagate": False},
+        # django-axes narrates every attempt at INFO; lockouts are warnings.
+        "axes": {"level": "WARNING"},
+    },
 }

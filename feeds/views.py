@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from config.http import api_login_required, bad_request, json_error, json_response, page_url
 from config.pagination import CursorForm
@@ -63,7 +63,7 @@ def _timeline_html(request: HttpRequest, page: facades.Timeline, title: str) -> 
     )
 
 
-@require_GET
+@require_safe
 def root(request: HttpRequest) -> HttpResponse:
     return redirect("home" if request.user.is_authenticated else "timeline")
 
@@ -71,7 +71,7 @@ def root(request: HttpRequest) -> HttpResponse:
 # --- timelines -------------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 def timeline(request: HttpRequest, member_id: int | None = None) -> HttpResponse:
     form = CursorForm(request.GET)
     if not form.is_valid():
@@ -88,7 +88,7 @@ def timeline(request: HttpRequest, member_id: int | None = None) -> HttpResponse
     return _timeline_html(request, page, title)
 
 
-@require_GET
+@require_safe
 def api_timeline(request: HttpRequest, member_id: int | None = None) -> JsonResponse:
     form = CursorForm(request.GET)
     if not form.is_valid():
@@ -100,7 +100,7 @@ def api_timeline(request: HttpRequest, member_id: int | None = None) -> JsonResp
     return _timeline_json(request, page)
 
 
-@require_GET
+@require_safe
 def api_post(request: HttpRequest, post_id: int) -> JsonResponse:
     try:
         entry = facades.post(post_id=post_id)
@@ -109,7 +109,7 @@ def api_post(request: HttpRequest, post_id: int) -> JsonResponse:
     return json_response(_post_json(entry))
 
 
-@require_GET
+@require_safe
 def api_member(request: HttpRequest, member_id: int) -> JsonResponse:
     try:
         card = facades.member_card(member_id=member_id)
@@ -130,7 +130,7 @@ def api_member(request: HttpRequest, member_id: int) -> JsonResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     form = CursorForm(request.GET)
     if not form.is_valid():
@@ -140,7 +140,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @api_login_required
-@require_GET
+@require_safe
 def api_home(request: HttpRequest) -> JsonResponse:
     form = CursorForm(request.GET)
     if not form.is_valid():
@@ -152,9 +152,10 @@ def api_home(request: HttpRequest) -> JsonResponse:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def new_post(request: HttpRequest) -> HttpResponse:
-    form = PostForm(request.POST or None)
+    # Bound on every POST, even an empty one, so a body without the fields shows errors.
+    form = PostForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             usecases.post_publish(member_id=request.user.pk, contents=form.cleaned_data["contents"])
@@ -216,7 +217,7 @@ def _follow_list(request: HttpRequest, member_id: int, *, followers: bool):
         raise Http404(_("No such member.")) from None
 
 
-@require_GET
+@require_safe
 def follow_list(request: HttpRequest, member_id: int, *, followers: bool) -> HttpResponse:
     found, error = _follow_list(request, member_id, followers=followers)
     if found is None:
@@ -233,7 +234,7 @@ def follow_list(request: HttpRequest, member_id: int, *, followers: bool) -> Htt
     )
 
 
-@require_GET
+@require_safe
 def api_follow_list(request: HttpRequest, member_id: int, *, followers: bool) -> JsonResponse:
     try:
         found, error = _follow_list(request, member_id, followers=followers)

@@ -6,7 +6,11 @@ admin writes the same history rows as the pages do.
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import (
+    AdminPasswordChangeForm,
+    AdminUserCreationForm,
+    UserChangeForm,
+)
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -35,8 +39,19 @@ class MemberChangeForm(UserChangeForm):
         if self.instance.pk:
             self.initial.setdefault("nickname", self.instance.nickname)
 
-    def clean_nickname(self) -> str:
-        return self.cleaned_data["nickname"].strip()
+
+class MemberPasswordChangeForm(AdminPasswordChangeForm):
+    """Writes the password column only.
+
+    Django's form saves the whole member row it loaded, which would put back a
+    nickname changed in the meantime, without its history row.
+    """
+
+    def save(self, commit: bool = True) -> Member:
+        member = super().save(commit=False)
+        if commit:
+            member.save(update_fields=["password"])
+        return member
 
 
 class NicknameHistoryInline(admin.TabularInline):
@@ -60,6 +75,7 @@ class NicknameHistoryInline(admin.TabularInline):
 class MemberAdmin(UserAdmin):
     form = MemberChangeForm
     add_form = MemberCreationForm
+    change_password_form = MemberPasswordChangeForm
     inlines = (NicknameHistoryInline,)
     list_display = ("id", "email", "nickname", "birthdate", "joined_at", "is_staff")
     list_filter = ("is_staff", "is_superuser", "is_active")

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth.forms import BaseUserCreationForm
 from django.utils.translation import gettext_lazy as _
 
+from config.forms import StrictDateField
 from members.models import Member
 
 
@@ -18,11 +19,8 @@ class SignupForm(BaseUserCreationForm):
         model = Member
         fields = ("email", "nickname", "birthdate")
         widgets = {"birthdate": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
         # One date format, the one the contract names (and <input type=date> sends).
-        self.fields["birthdate"].input_formats = ["%Y-%m-%d"]
+        field_classes = {"birthdate": StrictDateField}
 
 
 class NicknameForm(forms.Form):

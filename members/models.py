@@ -17,17 +17,19 @@ from django.db.models.functions import Length, Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.text import LineField, normalize_text
+
 NICKNAME_MAX_LENGTH = 10
 EARLIEST_BIRTHDATE = date(1900, 1, 1)
 
 
 def normalize_email(email: str) -> str:
-    """Emails are compared and stored lower-case: one address, one member."""
-    return email.strip().lower()
+    """Emails are compared and stored lower-case (and NFC): one address, one member."""
+    return normalize_text(email).lower()
 
 
 def normalize_nickname(nickname: str) -> str:
-    return nickname.strip()
+    return normalize_text(nickname)
 
 
 def validate_not_in_future(value: date) -> None:
@@ -41,6 +43,22 @@ def nickname_length_in_range() -> models.Q:
         models.lookups.GreaterThanOrEqual(Length("nickname"), 1),
         models.lookups.LessThanOrEqual(Length("nickname"), NICKNAME_MAX_LENGTH),
     )
+
+
+class ExactEmailField(models.EmailField):
+    """An email column that compares exactly, on every database.
+
+    MySQL/MariaDB compare with the column's collation, and the usual
+    ``utf8mb4_unicode_ci`` ignores accents and case: ``alicé@`` would find
+    ``alice@``, and the lower-case check would hold for ``BOB@``. A binary
+    collation there; SQLite already compares exactly and knows no such name.
+    """
+
+    def db_parameters(self, connection):
+        params = super().db_parameters(connection)
+        if connection.vendor == "mysql":
+            params["collation"] = "utf8mb4_bin"
+        return params
 
 
 class MemberManager(BaseUserManager["Member"]):
@@ -64,12 +82,12 @@ class MemberManager(BaseUserManager["Member"]):
 
 
 class Member(AbstractBaseUser, PermissionsMixin):
-    email = models.EmailField(
+    email = ExactEmailField(
         _("email"),
         max_length=254,
         error_messages={"unique": _("A member with this email already exists.")},
     )
-    nickname = models.CharField(
+    nickname = LineField(
         _("nickname"),
         max_length=NICKNAME_MAX_LENGTH,
         validators=[MinLengthValidator(1)],
@@ -151,7 +169,7 @@ class NicknameHistory(models.Model):
         related_name="nickname_history",
         verbose_name=_("member"),
     )
-    nickname = models.CharField(_("nickname"), max_length=NICKNAME_MAX_LENGTH)
+    nickname = LineField(_("nickname"), max_length=NICKNAME_MAX_LENGTH)
     changed_at = models.DateTimeField(_("changed at"))
 
     class Meta:

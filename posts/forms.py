@@ -5,6 +5,7 @@ from datetime import date
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from config.forms import StrictDateField, StrictIntegerField
 from posts.facades import FIRST_YEAR, LAST_YEAR
 from posts.models import Post
 
@@ -30,11 +31,11 @@ class CalendarPageForm(forms.Form):
     """``?month=YYYY-MM`` or ``?year=YYYY`` (neither: this month)."""
 
     month = forms.RegexField(
-        regex=r"^\d{4}-\d{2}$",
+        regex=r"^[0-9]{4}-[0-9]{2}\Z",
         required=False,
         error_messages={"invalid": _("Use YYYY-MM, e.g. 2025-03.")},
     )
-    year = forms.IntegerField(min_value=FIRST_YEAR, max_value=LAST_YEAR, required=False)
+    year = StrictIntegerField(min_value=FIRST_YEAR, max_value=LAST_YEAR, required=False)
 
     def clean_month(self) -> date | None:
         value = self.cleaned_data["month"]
@@ -60,8 +61,8 @@ class CalendarPageForm(forms.Form):
 class CalendarRangeForm(forms.Form):
     """``?start=YYYY-MM-DD&end=YYYY-MM-DD``, both included, at most 3660 days."""
 
-    start = forms.DateField(input_formats=["%Y-%m-%d"])
-    end = forms.DateField(input_formats=["%Y-%m-%d"])
+    start = StrictDateField()
+    end = StrictDateField()
 
     def clean(self):
         data = super().clean()

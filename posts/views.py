@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from config.http import api_login_required, bad_request, json_error, json_response
 from posts import facades
@@ -17,7 +17,7 @@ from posts.forms import CalendarPageForm, CalendarRangeForm, error_text
 
 
 @login_required
-@require_GET
+@require_safe
 def my_calendar(request: HttpRequest) -> HttpResponse:
     form = CalendarPageForm(request.GET)
     if not form.is_valid():
@@ -32,7 +32,7 @@ def my_calendar(request: HttpRequest) -> HttpResponse:
 
 
 @api_login_required
-@require_GET
+@require_safe
 def api_my_calendar(request: HttpRequest) -> JsonResponse:
     form = CalendarRangeForm(request.GET)
     if not form.is_valid():

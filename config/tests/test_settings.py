@@ -63,3 +63,35 @@ def test_plain_http_is_a_switch_and_check_deploy_says_so():
     result = run("manage.py", "check", "--deploy", **PRODUCTION, HTTPS="false")
     for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
         assert warning in result.stdout + result.stderr
+
+
+def database_options(**env: str) -> dict:
+    result = run(
+        "-c",
+        "import config.settings as s; print(repr(s.DATABASES['default']['OPTIONS']))",
+        **env,
+    )
+    assert result.returncode == 0, result.stderr
+    return eval(result.stdout)  # noqa: S307 - our own repr of a dict of literals
+
+
+def test_every_wait_on_mysql_is_bounded():
+    options = database_options(SECRET_KEY="x", DATABASE_URL="mysql://root@127.0.0.1:3306/sns")
+    assert options["connect_timeout"] == options["read_timeout"] == options["write_timeout"] == 3
+
+
+def test_sqlite_waits_for_the_write_lock_no_longer_than_db_timeout():
+    options = database_options(SECRET_KEY="x", DATABASE_URL="sqlite:///:memory:", DB_TIMEOUT="2")
+    assert options["timeout"] == 2
+
+
+def test_manage_py_commands_have_no_read_timeout():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", "import os; print(os.environ['DB_TIMEOUT'])"],
+        cwd=BASE_DIR,
+        env={**INHERITED, "DATABASE_URL": "sqlite:///:memory:"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "0", result.stderr

@@ -447,3 +447,20 @@ class TestOnePostAndOneMemberApi:
             "posts": 3,
         }
         assert client.get("/api/members/999999").status_code == 404
+
+
+class TestPostText:
+    def test_crlf_line_breaks_count_once(self, member_client):
+        contents = "\r\n".join(["x" * 49] * 10) + "\r\n"  # 500 as the browser counts
+        response = member_client.post("/posts/new/", {"contents": contents})
+
+        assert response.status_code == 302
+        assert Post.objects.get().contents == "\n".join(["x" * 49] * 10)
+
+    @pytest.mark.parametrize("contents", ["\u200b\u200b", "\u3164", "a\u202eb", "a\tb", "\x00"])
+    def test_invisible_or_controlled_posts_are_refused(self, member_client, contents):
+        response = member_client.post("/posts/new/", {"contents": contents})
+
+        assert response.status_code == 200
+        assert response.context["form"].errors
+        assert not Post.objects.exists()

@@ -2,6 +2,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from members import services
+from members.admin import MemberPasswordChangeForm
 from members.models import Member, NicknameHistory
 from members.tests.mothers import PASSWORD, a_member, a_staff_member
 
@@ -156,3 +157,34 @@ class TestNicknameHistoryAdmin:
         assert response.status_code == 403
         row.refresh_from_db()
         assert row.nickname == member.nickname
+
+
+def test_the_admin_password_change_writes_only_the_password(staff_client):
+    member = a_member(nickname="before")
+    stale = Member.objects.get(pk=member.pk)  # what the admin's page loaded
+    services.member_change_nickname(member_id=member.pk, nickname="after")
+    new_password = "another-long-password-42"
+    form = MemberPasswordChangeForm(
+        stale,
+        {"set_usable_password": "true", "password1": new_password, "password2": new_password},
+    )
+    assert form.is_valid(), form.errors
+
+    form.save()
+
+    member.refresh_from_db()
+    assert member.nickname == "after"
+    assert member.check_password(new_password)
+
+
+def test_the_admin_password_page_saves(staff_client):
+    member = a_member(nickname="kept")
+    new_password = "another-long-password-42"
+    response = staff_client.post(
+        f"/admin/members/member/{member.pk}/password/",
+        {"usable_password": "true", "password1": new_password, "password2": new_password},
+    )
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert member.check_password(new_password)
+    assert member.nickname == "kept"

@@ -3,11 +3,12 @@
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import IntegrityError, connection, connections, transaction
+from django.test import Client
 
 from members import services
 from members.models import Member
-from members.tests.mothers import a_member
+from members.tests.mothers import PASSWORD, a_member, signup_data
 
 pytestmark = pytest.mark.mysql
 
@@ -78,3 +79,34 @@ def test_concurrent_nickname_changes_all_land_in_order():
     assert (
         len(services.member_nickname_history(member_id=member.pk)) == 1 + rounds * threads_per_round
     )
+
+
+@pytest.mark.django_db
+def test_emails_compare_exactly_not_ignoring_accents():
+    a_member(email="alice@probe.example")
+
+    # An address that differs by an accent is another address ...
+    response = Client().post("/signup/", signup_data(email="alice@pröbe.example"))
+    assert response.status_code == 302
+    assert Member.objects.filter(email="alice@pröbe.example").exists()
+    # ... and does not log in as alice.
+    response = Client().post("/login/", {"username": "alicé@probe.example", "password": PASSWORD})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in response.client.session
+    assert services.member_public_by_email(email="alicé@probe.example") is None
+
+
+@pytest.mark.django_db
+def test_the_email_column_is_binary_and_the_lowercase_check_holds():
+    member = a_member(email="bob@probe.example")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT collation_name FROM information_schema.columns WHERE table_schema ="
+            " DATABASE() AND table_name = 'members_member' AND column_name = 'email'"
+        )
+        assert cursor.fetchone()[0] == "utf8mb4_bin"
+        with pytest.raises(IntegrityError), transaction.atomic():
+            cursor.execute(
+                "UPDATE members_member SET email = 'BOB@probe.example' WHERE id = %s",
+                [member.pk],
+            )

@@ -159,3 +159,36 @@ class TestMe:
         response = client.get("/me/")
         assert "<b>x</b>" not in response.text
         assert "&lt;b&gt;x&lt;/b&gt;" in response.text
+
+
+class TestNicknameText:
+    """Unicode tricks: invisible, direction-changing or decomposed nicknames."""
+
+    @pytest.mark.parametrize(
+        "nickname", ["\u200b", "\u200d\u200d", "\u3164", "\u2800", "a\tb", "a\nb", "ab\u202ecd"]
+    )
+    def test_signup_refuses_it_and_writes_nothing(self, client, nickname):
+        response = client.post("/signup/", signup_data(nickname=nickname))
+
+        assert response.status_code == 200
+        assert response.context["form"].errors["nickname"]
+        assert not Member.objects.exists()
+
+    def test_ten_syllables_typed_as_decomposed_jamo_fit(self, client):
+        import unicodedata
+
+        typed = unicodedata.normalize("NFD", "열글자한국어닉네임이")
+        response = client.post("/signup/", signup_data(nickname=typed))
+
+        assert response.status_code == 302
+        assert Member.objects.get().nickname == "열글자한국어닉네임이"
+
+    def test_the_nickname_form_refuses_an_invisible_one(self, client):
+        member = a_member(nickname="kim")
+        client.force_login(member)
+
+        response = client.post("/me/nickname/", {"nickname": "\u3164"})
+
+        assert response.status_code == 200
+        member.refresh_from_db()
+        assert member.nickname == "kim"

@@ -126,3 +126,21 @@ class TestDailyCountsRebuild:
 
         assert counts_of(member) == {date(2025, 1, 1): 2}
         assert counts_of(other) == {date(2025, 1, 1): 99}
+
+
+def test_post_write_normalises_like_the_form():
+    import unicodedata
+
+    member = a_member()
+    post = services.post_write(
+        member_id=member.pk, contents=unicodedata.normalize("NFD", "한글\r\n둘째 줄\r")
+    )
+    post.refresh_from_db()
+    assert post.contents == "한글\n둘째 줄"
+
+
+def test_post_write_refuses_zero_width_contents():
+    member = a_member()
+    with pytest.raises(ValidationError):
+        services.post_write(member_id=member.pk, contents="\u200b\u200c\u200d")
+    assert not Post.objects.exists()
