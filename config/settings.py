@@ -145,9 +145,15 @@ if HTTPS:
     SECURE_HSTS_PRELOAD = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# One handler, on the root logger. Django's defaults give "django" a console
+# handler of its own (under DEBUG) that also propagates to the root, which
+# printed each line twice; here "django" only propagates. runserver's request
+# lines ("django.server") keep Django's own handler and do not propagate.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"plain": {"format": "{levelname} {name}: {message}", "style": "{"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }
