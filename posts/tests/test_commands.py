@@ -31,6 +31,9 @@ def test_seed_demo_creates_a_small_community_once(capsys):
     assert any("The" in c or "the" in c for c in contents)
     assert Post.objects.values("member_id").distinct().count() == 7
     assert sum(DailyPostCount.objects.values_list("count", flat=True)) == Post.objects.count()
+    # Timelines are ordered by id: ids must follow time across all members.
+    times = list(Post.objects.order_by("id").values_list("created_at", flat=True))
+    assert times == sorted(times)
 
 
 def test_rebuild_daily_counts(capsys):

@@ -78,19 +78,23 @@ class Command(BaseCommand):
             self.stdout.write("The demo community is already there.")
             return
         with transaction.atomic():
-            written = sum(self._person(*person) for person in PEOPLE)
+            planned = [post for person in PEOPLE for post in self._person(*person)]
+            # In time order across members: timelines are ordered by id, so ids must follow time.
+            for at, member_id, contents in sorted(planned):
+                posts.post_write(member_id=member_id, contents=contents, at=at)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Created the demo community: {len(PEOPLE)} members, {written} posts."
+                f"Created the demo community: {len(PEOPLE)} members, {len(planned)} posts."
             )
         )
 
     def _person(self, name: str, nickname: str, renames: list[str], year: int, rate: float):
+        """Register one member; return the posts they will write, as (at, member id, text)."""
         rng = random.Random(name)  # the same community every time
         is_demo = name == "demo"
         tz = timezone.get_default_timezone()
-        today = timezone.localdate(timezone=tz)
-        first_day = today - timedelta(days=DEMO_DAYS)
+        now = timezone.now()
+        first_day = timezone.localdate(now, timezone=tz) - timedelta(days=DEMO_DAYS)
         member = members.member_register(
             email=DEMO_EMAIL if is_demo else f"{name}@example.com",
             nickname=nickname,
@@ -103,18 +107,15 @@ class Command(BaseCommand):
         for new in renames:
             members.member_change_nickname(member_id=member.pk, nickname=new)
         english_first = name in ENGLISH_FIRST
-        written = 0
+        planned = []
         for offset in range(DEMO_DAYS + 1):
             day = first_day + timedelta(days=offset)
             # Most days quiet, some busy: a count drawn around the member's rate.
             n = sum(rng.random() < rate / 3 for _ in range(3)) + (rng.random() < 0.05) * 3
-            minutes = sorted(rng.sample(range(7 * 60, 24 * 60), n))
-            for minute in minutes:
+            for minute in sorted(rng.sample(range(7 * 60, 24 * 60), n)):
                 at = datetime.combine(day, time(minute // 60, minute % 60), tz)
-                if at > timezone.now():
-                    continue  # today's posts stay in the past
                 english = rng.random() < (0.8 if english_first else 0.25)
                 contents = rng.choice(SENTENCES_EN if english else SENTENCES_KO)
-                posts.post_write(member_id=member.pk, contents=contents, at=at)
-                written += 1
-        return written
+                if at <= now:  # today's posts stay in the past
+                    planned.append((at, member.pk, contents))
+        return planned
