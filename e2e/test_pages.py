@@ -91,7 +91,9 @@ def test_every_page_looks_finished(live_server, browser, shoot, lang, size):
     assert empty.count() > 0
     expect(page.locator('td.day[data-count="0"] .count')).to_have_count(0)
     for text in empty.all_inner_texts():
-        assert text.split()[0].isdigit() and "0" not in text.split()[1:], text
+        day, *rest = text.split()
+        assert day.isdigit(), text
+        assert "0" not in rest, text
     fits(page)
     shoot(page, f"14-month-{name}")
 
@@ -104,7 +106,8 @@ def test_every_page_looks_finished(live_server, browser, shoot, lang, size):
         " return r.left >= 0 && r.right <= window.innerWidth; }"
     )
     box = cell.bounding_box()
-    assert 0 <= box["x"] and box["x"] + box["width"] <= SIZES[size]["width"]
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= SIZES[size]["width"]
     # Each month label is one line of text (no "1" over "월").
     lines = page.locator("a.heat-label").evaluate_all(
         "els => els.map(a => { const r = document.createRange(); r.selectNodeContents(a);"

@@ -103,9 +103,11 @@ class Command(BaseCommand):
             password=DEMO_PASSWORD if is_demo else None,
             is_staff=is_demo,
             is_superuser=is_demo,
+            at=datetime.combine(first_day - timedelta(days=rng.randrange(3, 60)), time(20), tz),
         )
-        for new in renames:
-            members.member_change_nickname(member_id=member.pk, nickname=new)
+        for n, new in enumerate(renames, start=1):
+            renamed = datetime.combine(first_day + timedelta(days=30 * n), time(22, 10 * n), tz)
+            members.member_change_nickname(member_id=member.pk, nickname=new, at=renamed)
         english_first = name in ENGLISH_FIRST
         planned = []
         for offset in range(DEMO_DAYS + 1):
