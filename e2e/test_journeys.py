@@ -129,6 +129,9 @@ def test_staff_sees_the_nickname_history_in_the_admin(live_server, page: Page, s
     page.locator("#result_list").get_by_role("link", name=str(member.pk), exact=True).click()
 
     expect(page.locator(".field-nickname p")).to_have_text(["third", "second", "first"])
+    # No caption repeating each row above it; the permission pickers folded away.
+    expect(page.locator("td.original p").first).to_be_hidden()
+    expect(page.locator("#id_user_permissions_from")).to_be_hidden()
     shoot(page, "07-admin-member-history")
 
 
