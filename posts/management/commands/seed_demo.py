@@ -47,6 +47,16 @@ SENTENCES_KO = [
     "페이지네이션은 OFFSET 말고 커서로. 오늘의 교훈.",
     "동생이 만든 떡볶이가 생각보다 훨씬 맛있었다.",
     "출근길에 본 하늘이 너무 예뻐서 사진 찍었어요.",
+    "오늘 회의만 다섯 개… 퇴근하고 떡볶이 먹으러 갑니다.",
+    "도서관에서 빌린 책 반납일이 내일이네. 오늘 밤에 다 읽어야지.",
+    "엄마가 보내준 김장 김치 도착! 이번 겨울은 든든합니다.",
+    "새벽 다섯 시에 일어나는 습관 3일째. 아직은 버틸 만해요.",
+    "요즘 배우는 기타, 드디어 F 코드가 소리 납니다 🎸",
+    "버스 놓쳐서 한 정거장 걸었는데 오히려 기분이 좋아졌어요.",
+    "첫눈 예보가 있던데 진짜 올까요?",
+    "오늘 점심은 회사 앞 칼국수. 국물이 끝내줬다.",
+    "화분에 새싹이 났어요 🌱 매일 물 준 보람이 있네요.",
+    "주말 동안 밀린 드라마 정주행 완료.",
 ]
 
 SENTENCES_EN = [
@@ -62,6 +72,14 @@ SENTENCES_EN = [
     "Learning Korean: today's word is 산책 (a walk). Fitting.",
     "Our team shipped the new calendar page today 🎉",
     "Autumn leaves in the park are at their best this week 🍂",
+    "Tried the bakery on the corner. The salt bread lives up to the hype.",
+    "Deployed on a Friday. Everything is fine. Probably.",
+    "Finished the jigsaw puzzle. One piece missing, naturally.",
+    "Cold brew season is over; back to hot coffee ☕",
+    "Walked home the long way. Needed the quiet.",
+    "Spent the evening fixing my bike's chain. Hands still black.",
+    "Board game night went three hours over. Worth it.",
+    "First frost this morning. Gloves are officially back.",
 ]
 
 ENGLISH_FIRST = {"alex", "sam"}  # these write mostly in English, the others mostly in Korean
