@@ -146,10 +146,11 @@ if HTTPS:
     SECURE_HSTS_PRELOAD = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# One handler, on the root logger. Django's defaults give "django" a console
-# handler of its own (under DEBUG) that also propagates to the root, which
-# printed each line twice; here "django" only propagates. runserver's request
-# lines ("django.server") keep Django's own handler and do not propagate.
+# One handler, on the root logger, so each line is printed once. Django's
+# defaults give "django" and "django.server" console handlers of their own,
+# and "django" also propagated to the root: two or three copies of a line.
+# Configuring "django" here without handlers replaces those defaults; its
+# children (runserver's "django.server" too) propagate to the root.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
