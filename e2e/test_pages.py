@@ -84,6 +84,11 @@ def test_every_page_looks_finished(live_server, browser, shoot, lang, size):
     fits(page)
     shoot(page, f"13-profile-{name}")
 
+    page.goto(f"{base}/posts/new/")
+    expect(page.locator("textarea[name=contents]")).to_be_visible()
+    fits(page)
+    shoot(page, f"13-write-{name}")
+
     page.goto(f"{base}/me/calendar/")
     one_row(page, ".cal-nav")
     # Days without posts show their number only, never a "0".
