@@ -15,7 +15,10 @@ INSTALLED := $(VENV)/.installed
 run: $(INSTALLED)
 	$(BIN)/python manage.py migrate
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	@echo; echo "Open http://127.0.0.1:8000/ — log in as demo@example.com / demo-password (also for /admin/)"; echo
+	@# migrate has run the checks; without them and the production warning the
+	@# banner stays short under the line above.
+	DJANGO_RUNSERVER_HIDE_WARNING=true $(BIN)/python manage.py runserver --skip-checks 127.0.0.1:8000
 
 test: $(INSTALLED) browser-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -83,12 +86,14 @@ system-deps:
 	[ -z "$$missing" ] || { $(APT_INSTALL); }
 
 # The browser tests drive Debian's Chromium (Playwright cannot download one here);
-# Korean fonts make the Korean screenshots readable.
+# Korean fonts make the Korean screenshots readable, the colour emoji font the emoji.
 browser-deps:
 	@missing=""; \
 	[ -x "$${CHROMIUM:-/usr/bin/chromium}" ] || missing="$$missing chromium"; \
 	{ fc-list :lang=ko 2>/dev/null | grep -q . || ls /usr/share/fonts/opentype/noto/NotoSansCJK* ; } >/dev/null 2>&1 \
 		|| missing="$$missing fonts-noto-cjk"; \
+	ls /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf >/dev/null 2>&1 \
+		|| missing="$$missing fonts-noto-color-emoji"; \
 	[ -z "$$missing" ] || { $(APT_INSTALL); }
 
 clean:

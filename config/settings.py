@@ -163,6 +163,7 @@ LOGOUT_REDIRECT_URL = "timeline"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ko", _("Korean"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["config.formats"]  # config/formats/<language>/formats.py
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Seoul")
 USE_I18N = True
 USE_TZ = True
@@ -233,19 +234,34 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# One handler, on the root logger, so each line is printed once. Django's
+# defaults give "django" and "django.server" console handlers of their own,
+# and "django" also propagated to the root: two or three copies of a line.
+# Configuring "django" here without handlers replaces those defaults; its
+# children (runserver's "django.server" too) propagate to the root.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "{levelname} {name}: {message}", "style": "{"}},
     "filters": {"one_line": {"()": "config.logs.OneLine"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler"},
-        "console_one_line": {"class": "logging.StreamHandler", "filters": ["one_line"]},
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console_one_line": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["one_line"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # "Watching for file changes" on every start of runserver says nothing new.
+        "django.utils.autoreload": {"level": "WARNING"},
         # A hostile Host header or the like: one short line, not a 33 KB traceback.
         "django.security": {"handlers": ["console_one_line"], "propagate": False},
         # django-axes narrates every attempt at INFO; lockouts are warnings.
         "axes": {"level": "WARNING"},
+        # Celery's eager mode (no broker) logs each task it runs in-process.
+        "celery.app.trace": {"level": "WARNING"},
     },
 }

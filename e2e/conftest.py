@@ -42,6 +42,18 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture(scope="session")
+def base_url():
+    """No base URL: the tests build theirs from live_server.url.
+
+    Without pytest-base-url installed, pytest-playwright (0.10) supplies this
+    fixture as a session-scoped method of a plugin object, which pytest 9 warns
+    is deprecated (PytestRemovedIn10Warning) on every browser test. A plain
+    fixture here takes its place.
+    """
+    return None
+
+
+@pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "locale": "en-US", "viewport": {"width": 1100, "height": 900}}
 

@@ -129,6 +129,9 @@ def test_staff_sees_the_nickname_history_in_the_admin(live_server, page: Page, s
     page.locator("#result_list").get_by_role("link", name=str(member.pk), exact=True).click()
 
     expect(page.locator(".field-nickname p")).to_have_text(["third", "second", "first"])
+    # No caption repeating each row above it; the permission pickers folded away.
+    expect(page.locator("td.original p").first).to_be_hidden()
+    expect(page.locator("#id_user_permissions_from")).to_be_hidden()
     shoot(page, "07-admin-member-history")
 
 
@@ -152,7 +155,7 @@ def test_the_korean_ui(live_server, browser, shoot):
     page.get_by_role("link", name="글쓰기").click()
     page.get_by_label("내용").fill("안녕하세요")
     page.get_by_role("button", name="올리기").click()
-    page.get_by_role("link", name="내 캘린더").click()
+    page.get_by_role("link", name="캘린더").click()  # "내 캘린더" on wider screens
     expect(page.get_by_text("이번 달 게시물 1개")).to_be_visible()
     expect(page.locator("td.today")).to_contain_text("오늘")
     shoot(page, "09-ko-month-grid-phone")

@@ -61,6 +61,11 @@ class NicknameHistoryInline(admin.TabularInline):
     ordering = ("-id",)
     extra = 0
 
+    class Media:
+        # The tabular inline captions each row with the row's str(), which here only
+        # repeats the nickname and time the row shows; the stylesheet hides it.
+        css = {"all": ["css/admin.css"]}
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
@@ -87,9 +92,12 @@ class MemberAdmin(UserAdmin):
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Profile"), {"fields": ("nickname", "birthdate", "joined_at", "last_login")}),
+        (_("Status"), {"fields": ("is_active", "is_staff", "is_superuser")}),
         (
+            # Folded: the group and permission pickers are large and rarely needed,
+            # and the nickname history (the inline below) should not sit under them.
             _("Permissions"),
-            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+            {"classes": ("collapse",), "fields": ("groups", "user_permissions")},
         ),
     )
     add_fieldsets = (

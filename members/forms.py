@@ -1,7 +1,7 @@
 """Forms parse and check input; the services do the writing."""
 
 from django import forms
-from django.contrib.auth.forms import BaseUserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 from config.forms import StrictDateField
@@ -21,6 +21,23 @@ class SignupForm(BaseUserCreationForm):
         widgets = {"birthdate": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
         # One date format, the one the contract names (and <input type=date> sends).
         field_classes = {"birthdate": StrictDateField}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The picker shows the browser's own format, so the help names no format
+        # (the model's help, for the admin's text box, does).
+        self.fields["birthdate"].help_text = _("From 1900 to today.")
+
+
+class LoginForm(AuthenticationForm):
+    # Django's message says both fields "may be case-sensitive"; the email is not.
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _(
+            "That email and password do not match a member. "
+            "The password is case-sensitive; the email is not."
+        ),
+    }
 
 
 class NicknameForm(forms.Form):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
@@ -39,10 +39,12 @@ def member_register(
     password: str | None,
     is_staff: bool = False,
     is_superuser: bool = False,
+    at: datetime | None = None,
 ) -> Member:
     """Create a member and the first row of its nickname history.
 
     ``password=None`` gives an unusable password (the member cannot log in).
+    ``at`` backdates the sign-up (demo data); by default it is now.
     """
     member = Member(
         email=email,
@@ -50,6 +52,7 @@ def member_register(
         birthdate=birthdate,
         is_staff=is_staff,
         is_superuser=is_superuser,
+        joined_at=at or timezone.now(),
     )
     if password is None:
         member.set_unusable_password()
@@ -73,14 +76,15 @@ def member_register(
 
 
 @transaction.atomic
-def member_change_nickname(*, member_id: int, nickname: str) -> Member:
+def member_change_nickname(*, member_id: int, nickname: str, at: datetime | None = None) -> Member:
     """Give a member a new nickname and record it in the history.
 
     The member row is locked first, so concurrent changes to one member run one
     after the other and each lands in the history in the order it took effect.
+    ``at`` backdates the change (demo data); by default it is now.
     """
     member = Member.objects.select_for_update().get(pk=member_id)
-    history = member.change_nickname(nickname, at=timezone.now())
+    history = member.change_nickname(nickname, at=at or timezone.now())
     member.full_clean()
     member.save(update_fields=["nickname"])
     history.full_clean()

@@ -64,14 +64,30 @@ def test_errors_and_dates_in_korean(client):
     assert 'title="2025년 3월 5일: 게시물 3개"' in year
 
 
+def _po_fields(entry: str) -> dict[str, str]:
+    """An entry's msgid, msgstr, ... with long strings' continuation lines joined."""
+    fields: dict[str, str] = {}
+    key = None
+    for line in entry.splitlines():
+        if match := re.match(r'^(msgid|msgid_plural|msgstr(?:\[\d+\])?) "(.*)"$', line):
+            key = match.group(1)
+            fields[key] = match.group(2)
+        elif line.startswith('"') and key is not None:
+            fields[key] += line[1:-1]
+    return fields
+
+
 def test_the_korean_catalogue_is_complete_and_compiled():
     folder = Path(settings.BASE_DIR) / "locale/ko/LC_MESSAGES"
-    entries = (folder / "django.po").read_text("utf-8").split("\n\n")[1:]  # after the header
-    msgids = [re.search(r'^msgid "(.*)"$', e, re.M).group(1).replace('\\"', '"') for e in entries]
+    entries = [
+        _po_fields(entry)
+        for entry in (folder / "django.po").read_text("utf-8").split("\n\n")[1:]  # no header
+    ]
+    msgids = [fields["msgid"].replace('\\"', '"') for fields in entries]
     untranslated = [
         msgid
-        for msgid, entry in zip(msgids, entries, strict=True)
-        if re.search(r'^msgstr(\[0\])? ""$', entry, re.M)
+        for msgid, fields in zip(msgids, entries, strict=True)
+        if any(value == "" for key, value in fields.items() if key.startswith("msgstr"))
     ]
     assert untranslated == []
     # The committed .mo holds every message of the .po: the set-up needs no gettext.

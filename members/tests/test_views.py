@@ -61,6 +61,13 @@ class TestSignup:
         assert "A member with this email already exists." in response.text
         assert Member.objects.count() == 1
 
+    def test_the_birthdate_help_names_no_format(self, client):
+        # The date picker shows the browser's own format, so the help names none.
+        page = client.get("/signup/").text
+        assert 'type="date"' in page
+        assert "From 1900 to today." in page
+        assert "YYYY-MM-DD" not in page
+
     def test_a_member_is_sent_to_me(self, client):
         client.force_login(a_member())
         assert client.get("/signup/").url == "/me/"
@@ -77,7 +84,11 @@ class TestLoginLogout:
         a_member(email="kim@example.com")
         response = client.post("/login/", {"username": "kim@example.com", "password": "wrong"})
         assert response.status_code == 200
-        assert "Please enter a correct email and password" in response.text
+        assert (
+            "That email and password do not match a member. "
+            "The password is case-sensitive; the email is not."
+        ) in response.text
+        assert "may be case-sensitive" not in response.text
 
     def test_member_without_usable_password_cannot_log_in(self, client):
         a_member(email="seeded@example.com", password=None)

@@ -4,6 +4,8 @@ The template language costs ~80 µs a cell with its tooltip; building the cells
 here keeps the whole page well under the 30 ms target.
 """
 
+from datetime import date
+
 from django import template
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -36,11 +38,27 @@ def _cell(day: CalendarDay) -> SafeString:
     )
 
 
+def _label(first: date | None) -> SafeString:
+    # The month's short name over the week it starts in; the cell is narrow, so
+    # CSS keeps the text on one line and lets it run over the next columns.
+    if first is None:
+        return mark_safe('<span class="heat-label"></span>')  # noqa: S308 - a constant
+    return format_html(
+        '<a class="heat-label" href="?month={}">{}</a>',
+        first.strftime("%Y-%m"),
+        date_format(first, "M"),
+    )
+
+
 @register.simple_tag
-def heat_weeks(weeks: list[list[CalendarDay]]) -> SafeString:
-    """One column of seven cells per week, Sunday first."""
+def heat_weeks(weeks: list[list[CalendarDay]], month_starts: list[tuple[int, date]]) -> SafeString:
+    """One column per week: the month label, then seven cells, Sunday first."""
+    labels = dict(month_starts)
     return format_html_join(
         "",
-        '<div class="heat-week">{}</div>',
-        ((format_html_join("", "{}", ((_cell(day),) for day in week)),) for week in weeks),
+        '<div class="heat-week">{}{}</div>',
+        (
+            (_label(labels.get(column)), format_html_join("", "{}", ((_cell(d),) for d in week)))
+            for column, week in enumerate(weeks)
+        ),
     )

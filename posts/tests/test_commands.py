@@ -10,19 +10,27 @@ from posts.tests.mothers import a_member, posts_on_days
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_creates_the_demo_member_with_posts_once(capsys):
+def test_seed_demo_creates_a_small_community_once(capsys):
     call_command("seed_demo")
     call_command("seed_demo")
 
     out = capsys.readouterr().out
-    assert out.count("Created the demo member with") == 1
-    assert out.count("Demo login: demo@example.com / demo-password") == 2
+    assert out.count("Created the demo community: 7 members,") == 1
+    assert out.count("The demo community is already there.") == 1
     demo = members.member_public_by_email(email="demo@example.com")
     assert demo is not None
     assert members.member_get(member_id=demo.id).check_password("demo-password")
-    written = Post.objects.filter(member_id=demo.id).count()
-    assert written > 0
-    assert sum(DailyPostCount.objects.values_list("count", flat=True)) == written
+    assert len(members.member_nickname_history(member_id=demo.id)) == 3
+    contents = set(Post.objects.values_list("contents", flat=True))
+    # Believable, not a fixture: varied sentences in both languages, by several authors.
+    assert len(contents) > 15
+    assert any("오늘" in c for c in contents)
+    assert any("The" in c or "the" in c for c in contents)
+    assert Post.objects.values("member_id").distinct().count() == 7
+    assert sum(DailyPostCount.objects.values_list("count", flat=True)) == Post.objects.count()
+    # Timelines are ordered by id: ids must follow time across all members.
+    times = list(Post.objects.order_by("id").values_list("created_at", flat=True))
+    assert times == sorted(times)
 
 
 def test_rebuild_daily_counts(capsys):

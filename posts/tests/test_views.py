@@ -51,6 +51,27 @@ class TestCalendarPage:
         assert "Less" in response.text
         assert "More" in response.text
 
+    def test_empty_days_show_no_zero(self, member_client):
+        posts_on_days(member_client.member, {date(2025, 3, 5): 3})
+        page = member_client.get("/me/calendar/?month=2025-03").text
+        assert page.count('class="count"') == 1
+        assert '<span class="count">3</span>' in page
+
+    def test_year_heat_map_labels_months_and_weekdays(self, member_client):
+        page = member_client.get("/me/calendar/?year=2025").text
+        assert page.count('class="heat-label" href="?month=2025-') == 12
+        assert '<a class="heat-label" href="?month=2025-01">Jan</a>' in page
+        assert "<span>Mon</span>" in page
+        assert "js/heatmap.js" in page
+        assert "style=" not in page  # everything in site.css
+
+    def test_month_and_year_titles_match_in_korean(self, member_client):
+        ko = {"HTTP_ACCEPT_LANGUAGE": "ko"}
+        assert "2025년 3월</h2>" in member_client.get("/me/calendar/?month=2025-03", **ko).text
+        year = member_client.get("/me/calendar/?year=2025", **ko).text
+        assert "2025년</h2>" in year
+        assert '<a class="heat-label" href="?month=2025-01">1월</a>' in year
+
     def test_only_my_counts(self, member_client):
         posts_on_days(a_member(), {date(2025, 3, 5): 3})
         assert member_client.get("/me/calendar/?month=2025-03").context["cal"].total == 0
