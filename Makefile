@@ -4,13 +4,14 @@
 # make serve - production settings under gunicorn on 127.0.0.1:8000 (needs SECRET_KEY)
 # make bench - the performance figures (BENCH_ARGS="--posts 3000000 --json bench.json")
 # make load  - a bounded load test against a running `make serve` (LOAD_ARGS to change it)
+# make worker - a Celery worker for the home-feed fan-out (needs CELERY_BROKER_URL)
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint serve bench load system-deps browser-deps clean
+.PHONY: run test lint serve worker bench load system-deps browser-deps clean
 
 run: $(INSTALLED)
 	$(BIN)/python manage.py migrate
@@ -19,6 +20,16 @@ run: $(INSTALLED)
 	@# migrate has run the checks; without them and the production warning the
 	@# banner stays short under the line above.
 	DJANGO_RUNSERVER_HIDE_WARNING=true $(BIN)/python manage.py runserver --skip-checks 127.0.0.1:8000
+
+# Consumes every queue the project uses; --beat runs the outbox sweeper every
+# FEED_SWEEP_SECONDS (run one worker with --beat; more workers without it).
+worker: $(INSTALLED)
+	@test -n "$$CELERY_BROKER_URL" || grep -qs '^CELERY_BROKER_URL=' .env || { \
+		echo "make worker needs CELERY_BROKER_URL, e.g."; \
+		echo "  export CELERY_BROKER_URL=amqp://guest:guest@127.0.0.1:5672//"; \
+		echo "(without it the site runs tasks in-process and needs no worker)"; \
+		exit 1; }
+	$(BIN)/celery -A config worker --beat --loglevel INFO $(WORKER_ARGS)
 
 test: $(INSTALLED) browser-deps
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -1,9 +1,13 @@
 """Seed a small demo community, once, so a fresh ``make run`` has something to show.
 
 A handful of members writing in Korean and English over the last 90 days: enough
-for the timelines to page, the calendar to have busy and quiet days, and one
-member to have a nickname history. Everything goes in one transaction (one
-commit, not one per post), so it takes well under a second.
+for the timelines to page, the calendar to have busy and quiet days, one member
+to have a nickname history, follows in both directions (so the home timelines
+have something) and likes. Everything goes in one transaction (one commit, not
+one per post), and the home feeds are built once at the end from the posts and
+follows, instead of fanning out each post, so it takes about a second.
+
+It lives in ``feeds`` because it composes every domain.
 """
 
 import random
@@ -13,6 +17,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from feeds import usecases
+from follows import services as follows
+from likes import services as likes
 from members import services as members
 from posts import services as posts
 
@@ -84,6 +91,17 @@ SENTENCES_EN = [
 
 ENGLISH_FIRST = {"alex", "sam"}  # these write mostly in English, the others mostly in Korean
 
+# Who follows whom: most follow a few, and minji is followed by almost everyone.
+FOLLOWS = {
+    "demo": ["minji", "alex", "seojun", "hana"],
+    "minji": ["demo", "hana", "jiwoo"],
+    "alex": ["minji", "sam", "demo"],
+    "seojun": ["minji", "demo"],
+    "hana": ["minji", "seojun", "jiwoo"],
+    "sam": ["alex", "minji"],
+    "jiwoo": ["minji", "hana"],
+}
+
 
 class Command(BaseCommand):
     help = (
@@ -96,18 +114,39 @@ class Command(BaseCommand):
             self.stdout.write("The demo community is already there.")
             return
         with transaction.atomic():
-            planned = [post for person in PEOPLE for post in self._person(*person)]
+            ids: dict[str, int] = {}
+            planned = [post for person in PEOPLE for post in self._person(*person, ids=ids)]
             # In time order across members: timelines are ordered by id, so ids must follow time.
-            for at, member_id, contents in sorted(planned):
+            written = [
                 posts.post_write(member_id=member_id, contents=contents, at=at)
+                for at, member_id, contents in sorted(planned)
+            ]
+            for name, followees in FOLLOWS.items():
+                for followee in followees:
+                    follows.follow_add(follower_id=ids[name], followee_id=ids[followee])
+            liked = self._likes(written, list(ids.values()))
+            for member_id in ids.values():
+                usecases.feed_rebuild(member_id=member_id)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Created the demo community: {len(PEOPLE)} members, {len(planned)} posts."
+                f"Created the demo community: {len(PEOPLE)} members, {len(written)} posts, "
+                f"{sum(len(f) for f in FOLLOWS.values())} follows, {liked} likes."
             )
         )
 
-    def _person(self, name: str, nickname: str, renames: list[str], year: int, rate: float):
-        """Register one member; return the posts they will write, as (at, member id, text)."""
+    def _likes(self, written, member_ids: list[int]) -> int:
+        """A few likes on about half the posts, never by their authors."""
+        rng = random.Random("likes")
+        made = 0
+        for post in written:
+            others = [m for m in member_ids if m != post.member_id]
+            for member_id in rng.sample(others, k=rng.choice([0, 0, 0, 1, 1, 2, 3, 5])):
+                likes.like_add(member_id=member_id, post_id=post.pk)
+                made += 1
+        return made
+
+    def _person(self, name: str, nickname: str, renames: list[str], year: int, rate: float, *, ids):
+        """Register one member (into ``ids``); return their posts, as (at, member id, text)."""
         rng = random.Random(name)  # the same community every time
         is_demo = name == "demo"
         tz = timezone.get_default_timezone()
@@ -123,6 +162,7 @@ class Command(BaseCommand):
             is_superuser=is_demo,
             at=datetime.combine(first_day - timedelta(days=rng.randrange(3, 60)), time(20), tz),
         )
+        ids[name] = member.pk
         for n, new in enumerate(renames, start=1):
             renamed = datetime.combine(first_day + timedelta(days=30 * n), time(22, 10 * n), tz)
             members.member_change_nickname(member_id=member.pk, nickname=new, at=renamed)
