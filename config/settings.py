@@ -156,7 +156,7 @@ AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
 CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="")
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "timeline"
+LOGIN_REDIRECT_URL = "home"  # a member starts at their home timeline
 LOGOUT_REDIRECT_URL = "timeline"
 
 # The language follows the browser's Accept-Language, or the switcher's cookie.

@@ -70,14 +70,31 @@ def test_every_page_looks_finished(live_server, browser, shoot, lang, size):
     page.locator("input[name=username]").fill("DEMO@example.com")
     page.locator("input[name=password]").fill("demo-password")
     page.locator("form.card button[type=submit]").click()
-    expect(page).to_have_url(f"{base}/posts/")
+    expect(page).to_have_url(f"{base}/home/")
     # The whole header on one row, with the nickname beside "Log out".
     one_row(page, ".site-header nav")
     me, logout = page.locator(".site-header .me"), page.locator(".site-header form.inline")
     assert abs(me.bounding_box()["y"] - logout.first.bounding_box()["y"]) < 10
     expect(page.locator(".post")).to_have_count(20)
+    expect(page.locator(".post button.like").first).to_be_visible()
+    fits(page)
+    shoot(page, f"12-home-{name}")
+
+    page.goto(f"{base}/posts/")
+    expect(page.locator(".post")).to_have_count(20)
     fits(page)
     shoot(page, f"12-timeline-{name}")
+
+    # A member's page: the card with counts and the follow button, then their followers.
+    page.locator(".post .author").filter(has_text="민지").first.click()
+    expect(page.locator(".member-card form button")).to_be_visible()
+    one_row(page, ".member-counts")
+    fits(page)
+    shoot(page, f"12-member-{name}")
+    page.locator(".member-counts a").first.click()
+    expect(page.locator("ul.members li")).not_to_have_count(0)
+    fits(page)
+    shoot(page, f"12-followers-{name}")
 
     page.goto(f"{base}/me/")
     expect(page.locator("table.history tbody tr")).to_have_count(3)

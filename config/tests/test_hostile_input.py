@@ -164,7 +164,7 @@ def test_a_logged_in_member_sent_to_the_login_page_goes_home(client):
     client.force_login(a_member())
     for url in ("/login/?next=/login/", "/login/?next=/login/%3Fnext%3D/login/", "/login/"):
         response = client.get(url)
-        assert (response.status_code, response.url) == (302, "/posts/"), url
+        assert (response.status_code, response.url) == (302, "/home/"), url
 
 
 def test_login_still_follows_a_safe_next(client):

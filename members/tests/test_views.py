@@ -78,7 +78,7 @@ class TestLoginLogout:
         a_member(email="kim@example.com")
         response = client.post("/login/", {"username": "KIM@example.com", "password": PASSWORD})
         assert response.status_code == 302
-        assert response.url == "/posts/"
+        assert response.url == "/home/"
 
     def test_wrong_password(self, client):
         a_member(email="kim@example.com")
