@@ -13,7 +13,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -177,5 +176,5 @@ def jobs_pending() -> list[int]:
 def jobs_forget_done() -> int:
     """Delete jobs finished more than KEEP_DONE_JOBS ago."""
     cutoff = timezone.now() - KEEP_DONE_JOBS
-    deleted, _ = FanoutJob.objects.filter(Q(done_at__lt=cutoff)).delete()
+    deleted, _ = FanoutJob.objects.filter(done_at__lt=cutoff).delete()
     return deleted

@@ -3,6 +3,7 @@ import threading
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connections, transaction
+from django.db.models import F
 
 from config.pagination import Cursor
 from follows import services
@@ -146,7 +147,7 @@ class TestSeeding:
         )
         # A few are followed by many, most by few.
         assert followers[0] >= 4 * max(1, followers[len(ids) // 2])
-        assert not Follow.objects.filter(follower_id=models_F_followee()).exists()
+        assert not Follow.objects.filter(follower_id=F("followee_id")).exists()
 
     def test_the_same_seed_gives_the_same_graph(self):
         ids = [a_member().pk for _ in range(20)]
@@ -155,12 +156,6 @@ class TestSeeding:
         Follow.objects.all().delete()
         services.follows_seed_graph(member_ids=ids, seed=5, mean_following=3)
         assert set(Follow.objects.values_list("follower_id", "followee_id")) == first
-
-
-def models_F_followee():
-    from django.db.models import F
-
-    return F("followee_id")
 
 
 @pytest.mark.django_db(transaction=True)
