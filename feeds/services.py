@@ -42,19 +42,24 @@ def feed_add_posts(*, owner_id: int, post_ids: Iterable[int], author_id: int) ->
     _insert([(owner_id, post_id, author_id) for post_id in post_ids])
 
 
-def _insert(rows: list[tuple[int, int, int]]) -> None:
-    if not rows:
-        return
+def _insert(rows: list[tuple[int, int, int]], *, batch: int = 1_000) -> None:
+    """Multi-row ``INSERT``s of up to ``batch`` rows (not ``executemany``: one statement,
+    one round trip, and the same on every driver and under the debug toolbar)."""
     q = connection.ops.quote_name
     # MySQL's IGNORE also skips a row whose post was deleted meanwhile (its
     # foreign key fails); SQLite checks foreign keys at commit, see usecases.
     ignore = "INSERT IGNORE" if connection.vendor == "mysql" else "INSERT OR IGNORE"
-    sql = (
+    head = (
         f"{ignore} INTO {q(FeedEntry._meta.db_table)} "
-        f"({q('owner_id')}, {q('post_id')}, {q('author_id')}) VALUES (%s, %s, %s)"
+        f"({q('owner_id')}, {q('post_id')}, {q('author_id')}) VALUES "
     )
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            cursor.execute(
+                head + ", ".join(["(%s, %s, %s)"] * len(chunk)),
+                [value for row in chunk for value in row],
+            )
 
 
 def feed_remove_author(*, owner_id: int, author_id: int) -> int:
