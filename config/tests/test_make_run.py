@@ -86,7 +86,7 @@ def dev_server(tmp_path):
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
-            urllib.request.urlopen(base + "/posts/", timeout=2)  # noqa: S310 - our loopback server
+            urllib.request.urlopen(base + "/posts/", timeout=2)
             break
         except OSError:
             time.sleep(0.2)
