@@ -22,21 +22,21 @@ def _back(request: HttpRequest, post_id: int) -> HttpResponse:
     return redirect("timeline")
 
 
-@login_required
-@require_POST
-def like(request: HttpRequest, post_id: int) -> HttpResponse:
+def _change(request: HttpRequest, post_id: int, change) -> HttpResponse:
     try:
-        services.like_add(member_id=request.user.pk, post_id=post_id)
+        change(member_id=request.user.pk, post_id=post_id)
     except services.PostNotFound:
         raise Http404(_("No such post.")) from None
     return _back(request, post_id)
+
+
+@login_required
+@require_POST
+def like(request: HttpRequest, post_id: int) -> HttpResponse:
+    return _change(request, post_id, services.like_add)
 
 
 @login_required
 @require_POST
 def unlike(request: HttpRequest, post_id: int) -> HttpResponse:
-    try:
-        services.like_remove(member_id=request.user.pk, post_id=post_id)
-    except services.PostNotFound:
-        raise Http404(_("No such post.")) from None
-    return _back(request, post_id)
+    return _change(request, post_id, services.like_remove)

@@ -1,11 +1,10 @@
 """The shared database helpers: lock-conflict retries and counters by upsert."""
 
-import threading
-
 import pytest
-from django.db import OperationalError, connection, connections
+from django.db import OperationalError, connection
 
 from config import db
+from config.tests.concurrency import run_together
 from posts.models import DailyPostCount
 from posts.tests.mothers import a_member
 
@@ -34,23 +33,16 @@ class TestUpsertAdd:
         member = a_member()
         threads, adds = 8, 20
 
-        def work():
-            try:
-                for _ in range(adds):
-                    db.retry_on_lock_conflict(db.upsert_add)(
-                        DailyPostCount,
-                        keys=["member_id", "date"],
-                        counters=["count"],
-                        rows=[(member.pk, "2025-03-01", 1)],
-                    )
-            finally:
-                connections.close_all()
+        def work(_):
+            for _ in range(adds):
+                db.retry_on_lock_conflict(db.upsert_add)(
+                    DailyPostCount,
+                    keys=["member_id", "date"],
+                    counters=["count"],
+                    rows=[(member.pk, "2025-03-01", 1)],
+                )
 
-        workers = [threading.Thread(target=work) for _ in range(threads)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
+        assert run_together(work, range(threads)) == []
         assert DailyPostCount.objects.get(member=member).count == threads * adds
 
 

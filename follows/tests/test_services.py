@@ -1,11 +1,10 @@
-import threading
-
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from config.pagination import Cursor
+from config.tests.concurrency import run_together
 from follows import services
 from follows.models import Follow, FollowCount
 from follows.services import FollowCounts
@@ -162,25 +161,13 @@ class TestSeeding:
 def test_concurrent_follows_are_all_counted():
     star = a_member()
     crowd = [a_member() for _ in range(12)]
-    barrier = threading.Barrier(len(crowd))
-    errors = []
 
     def follow(member):
-        try:
-            barrier.wait()
-            services.follow_add(follower_id=member.pk, followee_id=star.pk)
-            # Both directions at once: the counters' rows lock in key order.
-            services.follow_add(follower_id=star.pk, followee_id=member.pk)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        services.follow_add(follower_id=member.pk, followee_id=star.pk)
+        # Both directions at once: the counters' rows lock in key order.
+        services.follow_add(follower_id=star.pk, followee_id=member.pk)
 
-    threads = [threading.Thread(target=follow, args=(m,)) for m in crowd]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_together(follow, crowd)
 
     assert errors == []
     assert services.follow_counts(member_id=star.pk) == FollowCounts(12, 12)

@@ -1,8 +1,7 @@
-import threading
-
 import pytest
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, transaction
 
+from config.tests.concurrency import run_together
 from likes import services
 from likes.models import LIKE_COUNT_SLOTS, Like, LikeCount
 from likes.tests.mothers import a_like, a_member, a_post
@@ -92,24 +91,12 @@ def test_rebuild_repairs_what_check_finds():
 def test_16_concurrent_likes_are_exact():
     post = a_post()
     crowd = [a_member() for _ in range(16)]
-    barrier = threading.Barrier(len(crowd))
-    errors = []
 
     def like(member):
-        try:
-            barrier.wait()
-            services.like_add(member_id=member.pk, post_id=post.pk)
-            services.like_add(member_id=member.pk, post_id=post.pk)  # a double click
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        services.like_add(member_id=member.pk, post_id=post.pk)
+        services.like_add(member_id=member.pk, post_id=post.pk)  # a double click
 
-    threads = [threading.Thread(target=like, args=(m,)) for m in crowd]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_together(like, crowd)
 
     assert errors == []
     assert services.like_counts(post_ids=[post.pk]) == {post.pk: 16}
