@@ -4,6 +4,7 @@
 # make serve - production settings under gunicorn on 127.0.0.1:8000 (needs SECRET_KEY)
 # make bench - the performance figures (BENCH_ARGS="--posts 3000000 --json bench.json")
 # make load  - a bounded load test against a running `make serve` (LOAD_ARGS to change it)
+# make throughput - requests/s of each page beside a static file (wrk, production server)
 # make worker - a Celery worker for the home-feed fan-out (needs CELERY_BROKER_URL)
 
 PYTHON ?= python3
@@ -11,7 +12,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint serve worker bench load system-deps browser-deps clean
+.PHONY: run test lint serve worker bench throughput load system-deps browser-deps clean
 
 run: $(INSTALLED)
 	$(BIN)/python manage.py migrate
@@ -62,6 +63,12 @@ bench: $(INSTALLED)
 	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-bench-only} $(BIN)/python manage.py migrate -v0
 	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-bench-only} $(BIN)/python manage.py collectstatic --noinput -v0
 	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-bench-only} $(BIN)/python manage.py bench $(BENCH_ARGS)
+
+# wrk against a static file and each page, on the production server over DATABASE_URL.
+throughput: $(INSTALLED)
+	@command -v wrk >/dev/null || { missing=" wrk"; $(APT_INSTALL); }
+	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-throughput-only} $(BIN)/python manage.py migrate -v0
+	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-throughput-only} $(BIN)/python manage.py throughput $(THROUGHPUT_ARGS)
 
 # 20 users for 60 s against http://127.0.0.1:8000, then the summary (see README).
 load: $(INSTALLED)

@@ -13,11 +13,16 @@ front; it is also the TLS proxy that HTTPS=1 expects.
 
 import multiprocessing
 import os
+from pathlib import Path
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count() + 1, 5)))
 threads = int(os.environ.get("THREADS", 8))
+# The page cache must be one for all workers: with no CACHE_URL, a directory they share.
+os.environ.setdefault(
+    "CACHE_URL", f"filecache://{Path(__file__).resolve().parent.parent / '.cache' / 'django'}"
+)
 # A request never waits on the database longer than DB_TIMEOUT (3 s); 30 s only
 # catches a worker that is stuck for another reason.
 timeout = 30

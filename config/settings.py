@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "config.middleware.RequestBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.pagecache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -191,6 +192,19 @@ if HTTPS:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# The cache every process of the site shares (the page cache depends on it): memory
+# for one process (make run), a directory for several on one machine (gunicorn
+# sets one when CACHE_URL is empty), Redis for several machines
+# (CACHE_URL=redis://127.0.0.1:6379/1).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+CACHES["default"].setdefault("OPTIONS", {})
+if "Redis" not in CACHES["default"]["BACKEND"]:
+    CACHES["default"]["OPTIONS"].setdefault("MAX_ENTRIES", 10_000)
+# Anonymous public pages are fresh after every write through the services; other
+# changes (the admin, bulk loaders) show within this many seconds.
+PAGE_CACHE = env.bool("PAGE_CACHE", default=True)
+PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=60)
 
 # Tasks (the home-feed fan-out). CELERY_BROKER_URL empty: no broker, tasks run
 # in-process right after the transaction that sent them commits.

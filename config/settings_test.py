@@ -13,6 +13,10 @@ os.environ.setdefault("HTTPS", "false")  # the test client speaks plain HTTP
 
 from config.settings import *  # noqa: E402,F403
 
+# Tests write inside transactions that never commit, so the page cache would never
+# hear of their writes: it is on only in its own tests (config/tests/test_pagecache.py).
+PAGE_CACHE = False
+
 # Hashing is slow on purpose; tests create many members.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {

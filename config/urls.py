@@ -4,7 +4,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
+from django.views.i18n import set_language
 
 
 @require_safe
@@ -17,7 +19,10 @@ def favicon(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the switcher
+    # The language switcher. Exempt from CSRF: choosing a language is no one's secret,
+    # and without a token in it the header of a public page is the same for everyone
+    # (config/pagecache.py caches those pages whole).
+    path("i18n/setlang/", csrf_exempt(set_language), name="set_language"),
     path("", include("members.urls")),
     path("", include("posts.urls")),
     path("", include("feeds.urls")),

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from config.http import api_login_required, bad_request, json_error, json_response, page_url
+from config.pagecache import public_page
 from config.pagination import CursorForm
 from feeds import facades, usecases
 from follows.services import MemberNotFound as FolloweeNotFound
@@ -71,6 +72,7 @@ def root(request: HttpRequest) -> HttpResponse:
 # --- timelines -------------------------------------------------------------------------
 
 
+@public_page
 @require_safe
 def timeline(request: HttpRequest, member_id: int | None = None) -> HttpResponse:
     form = CursorForm(request.GET)
@@ -88,6 +90,7 @@ def timeline(request: HttpRequest, member_id: int | None = None) -> HttpResponse
     return _timeline_html(request, page, title)
 
 
+@public_page
 @require_safe
 def api_timeline(request: HttpRequest, member_id: int | None = None) -> JsonResponse:
     form = CursorForm(request.GET)
@@ -100,6 +103,7 @@ def api_timeline(request: HttpRequest, member_id: int | None = None) -> JsonResp
     return _timeline_json(request, page)
 
 
+@public_page
 @require_safe
 def api_post(request: HttpRequest, post_id: int) -> JsonResponse:
     try:
@@ -109,6 +113,7 @@ def api_post(request: HttpRequest, post_id: int) -> JsonResponse:
     return json_response(_post_json(entry))
 
 
+@public_page
 @require_safe
 def api_member(request: HttpRequest, member_id: int) -> JsonResponse:
     try:
@@ -217,6 +222,7 @@ def _follow_list(request: HttpRequest, member_id: int, *, followers: bool):
         raise Http404(_("No such member.")) from None
 
 
+@public_page
 @require_safe
 def follow_list(request: HttpRequest, member_id: int, *, followers: bool) -> HttpResponse:
     found, error = _follow_list(request, member_id, followers=followers)
@@ -234,6 +240,7 @@ def follow_list(request: HttpRequest, member_id: int, *, followers: bool) -> Htt
     )
 
 
+@public_page
 @require_safe
 def api_follow_list(request: HttpRequest, member_id: int, *, followers: bool) -> JsonResponse:
     try:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.db import retry_on_lock_conflict, upsert_add
+from config.pagecache import public_pages_changed
 from config.pagination import Cursor, Page, keyset_page
 from follows.models import FOLLOWERS_INDEX, FOLLOWING_INDEX, Follow, FollowCount
 from members import services as members
@@ -71,6 +72,7 @@ def follow_add(*, follower_id: int, followee_id: int) -> bool:
             return False
         raise  # a member that does not exist
     _add_counts(Counter({(follower_id, followee_id): 1}))
+    public_pages_changed()
     return True
 
 
@@ -84,6 +86,7 @@ def follow_remove(*, follower_id: int, followee_id: int) -> bool:
     if not deleted:
         return False
     _add_counts(Counter({(follower_id, followee_id): -1}))
+    public_pages_changed()
     return True
 
 

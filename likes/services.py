@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Sum
 
 from config.db import retry_on_lock_conflict, upsert_add
+from config.pagecache import public_pages_changed
 from likes.models import LIKE_COUNT_SLOTS, Like, LikeCount
 from posts import services as posts
 
@@ -44,6 +45,7 @@ def like_add(*, member_id: int, post_id: int) -> bool:
             return False
         raise
     _add_to_count(post_id=post_id, member_id=member_id, delta=1)
+    public_pages_changed()
     return True
 
 
@@ -57,6 +59,7 @@ def like_remove(*, member_id: int, post_id: int) -> bool:
     if not deleted:
         return False
     _add_to_count(post_id=post_id, member_id=member_id, delta=-1)
+    public_pages_changed()
     return True
 
 

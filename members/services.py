@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from config.pagecache import public_pages_changed
 from members.models import EARLIEST_BIRTHDATE, Member, NicknameHistory, normalize_email
 
 SEED_EMAIL_DOMAIN = "seed.example"
@@ -72,6 +73,7 @@ def member_register(
     history = member.first_nickname()
     history.full_clean()
     history.save()
+    public_pages_changed()
     return member
 
 
@@ -89,6 +91,7 @@ def member_change_nickname(*, member_id: int, nickname: str, at: datetime | None
     member.save(update_fields=["nickname"])
     history.full_clean()
     history.save()
+    public_pages_changed()  # every page that shows their posts shows the nickname
     return member
 
 

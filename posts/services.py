@@ -17,6 +17,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from config.db import retry_on_lock_conflict
+from config.pagecache import public_pages_changed
 from config.pagination import Cursor, Page, keyset_page
 from posts.models import MEMBER_TIMELINE_INDEX, DailyPostCount, Post
 
@@ -35,6 +36,7 @@ def post_write(*, member_id: int, contents: str, at: datetime | None = None) -> 
     post.full_clean()
     post.save()
     DailyPostCount.objects.add([(member_id, post.created_date, 1)])
+    public_pages_changed()
     return post
 
 
@@ -52,6 +54,7 @@ def posts_delete(*, post_ids: Iterable[int]) -> int:
     Post.objects.filter(pk__in=[post_id for post_id, _, _ in posts]).delete()
     per_day = Counter((member_id, day) for _, member_id, day in posts)
     DailyPostCount.objects.add((member_id, day, -n) for (member_id, day), n in per_day.items())
+    public_pages_changed()
     return len(posts)
 
 

@@ -27,16 +27,23 @@ POSTS = [
     ("/logout/", {}),
     ("/me/nickname/", {"nickname": "hijacked"}),
     ("/posts/new/", {"contents": "forged"}),
-    ("/i18n/setlang/", {"language": "ko"}),
+    ("/posts/1/like/", {}),
+    ("/posts/1/unlike/", {}),
+    ("/posts/1/delete/", {}),
+    ("/members/1/follow/", {}),
+    ("/members/1/unfollow/", {}),
     ("/admin/login/", {"username": "victim@example.com", "password": PASSWORD}),
 ]
-MEMBER_PAGES = ["/me/", "/me/calendar/", "/posts/new/"]
+MEMBER_PAGES = ["/me/", "/me/calendar/", "/posts/new/", "/home/"]
 ADMIN_PAGES = [
     "/admin/",
     "/admin/members/member/",
     "/admin/members/nicknamehistory/",
     "/admin/posts/post/",
     "/admin/posts/dailypostcount/",
+    "/admin/follows/follow/",
+    "/admin/likes/like/",
+    "/admin/feeds/fanoutjob/",
 ]
 
 
@@ -53,6 +60,15 @@ def test_every_post_is_refused_without_the_csrf_token(url, data):
     assert victim.nickname == "victim"
     assert Member.objects.count() == 1
     assert not Post.objects.exists()
+
+
+def test_the_language_switcher_needs_no_token():
+    # Exempt on purpose (config/urls.py): a language is no one's secret, and public
+    # pages without a token can be cached whole for every visitor.
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/i18n/setlang/", {"language": "ko", "next": "/posts/"})
+    assert (response.status_code, response.url) == (302, "/posts/")
+    assert "csrfmiddlewaretoken" not in client.get("/posts/").text
 
 
 @pytest.mark.parametrize("url", MEMBER_PAGES)
