@@ -28,6 +28,7 @@ import uuid
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import DisallowedHost
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
@@ -105,6 +106,8 @@ class PageCacheMiddleware:
         try:
             key = _key(request, _generation())
             stored = cache.get(key)
+        except DisallowedHost:
+            return self.get_response(request)  # answered with a 400 further in, in one line
         except Exception:
             logger.warning("page cache unavailable; rendering", exc_info=True)
             return self.get_response(request)

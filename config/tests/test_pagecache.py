@@ -140,6 +140,12 @@ def test_errors_and_other_hosts_are_kept_apart(page_cache, author, settings):
     assert (here.json()["next"] or "").startswith("http://testserver/") or not here.json()["next"]
 
 
+def test_a_bad_host_is_the_usual_400_without_a_traceback(page_cache, caplog):
+    response = anonymous("/posts/", HTTP_HOST="x" * 8000)
+    assert response.status_code == 400
+    assert not any(r.exc_info for r in caplog.records if r.name.startswith("config"))
+
+
 def test_a_cache_that_is_down_is_a_miss_not_an_error(settings, author):
     settings.PAGE_CACHE = True
     down = {
