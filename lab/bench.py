@@ -398,7 +398,9 @@ class Bench:
         """
         n = self.followings
         self.log(f"building home feeds: readers following 10 and {n:,} authors ...")
-        readers = feed_lab.readers_build(followings=[10, n], made=self.made).readers
+        readers = feed_lab.readers_build(
+            followings=[10, n], made=self.made, crowd_posts=feed_lab.default_crowd_posts()
+        ).readers
         clients = {}
         for size, reader_id in readers.items():
             clients[size] = Client()

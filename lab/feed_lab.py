@@ -37,16 +37,17 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, reset_queries, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
+from django.utils import timezone
 
 from config.pagination import Cursor
 from feeds import facades, usecases
 from feeds import services as feeds
 from feeds.models import FeedEntry
 from follows import services as follows
-from lab import index_lab
+from lab import index_lab, seeding
 from members import services as members
 from posts import services as posts
-from posts.models import Post
+from posts.models import DailyPostCount, Post
 
 LAB_SEED = 7_351  # the lab's members are member<k>.s7351@seed.example
 POSTS_PER_AUTHOR = 5
@@ -57,6 +58,10 @@ WRITE_FOLLOWERS = [1_000, 10_000, 100_000]
 
 
 def default_max_followers() -> int:
+    return 100_000 if connection.vendor == "mysql" else 10_000
+
+
+def default_crowd_posts() -> int:
     return 100_000 if connection.vendor == "mysql" else 10_000
 
 
@@ -78,10 +83,16 @@ class Made:
     member_ids: list[int] = field(default_factory=list)
     # Authors whose followers the lab seeded: they go too.
     followed: list[int] = field(default_factory=list)
+    # Members with bulk-loaded posts: those are deleted table by table first.
+    crowd: list[int] = field(default_factory=list)
 
 
 def clean_up(made: Made) -> int:
     """Delete every member the lab made (their posts, follows and feeds go with them)."""
+    for member_id in made.crowd:
+        # Nobody follows or likes the crowd: its posts have no rows elsewhere.
+        DailyPostCount.objects.filter(member_id=member_id)._raw_delete(connection.alias)
+        Post.objects.filter(member_id=member_id)._raw_delete(connection.alias)
     ids = set(made.member_ids)
     for author in made.followed:
         after = 0
@@ -91,6 +102,7 @@ def clean_up(made: Made) -> int:
     deleted = members.members_delete(member_ids=ids)
     made.member_ids.clear()
     made.followed.clear()
+    made.crowd.clear()
     return deleted
 
 
@@ -137,23 +149,36 @@ class Readers:
     heavy: list[int]  # the authors pulled in the hybrid run
 
 
-def readers_build(*, followings: list[int], made: Made) -> Readers:
+def readers_build(*, followings: list[int], made: Made, crowd_posts: int = 0) -> Readers:
     """Authors with a few posts each, and one reader per size following the first N of them.
 
-    Feeds are built by ``usecases.feed_rebuild``, the same rows fan-out writes.
-    The heavy authors (one in PULL_SHARE, at least one per reader) get a few more
-    followers, so that a low FEED_FANOUT_LIMIT pulls exactly them.
+    Each round of the authors' posts is followed by a share of ``crowd_posts``
+    by a member nobody follows: on a real site the posts of the members I
+    follow are a few among everyone's, and a pull that walks the posts table
+    newest first meets the others too. Feeds are built by
+    ``usecases.feed_rebuild``, the same rows fan-out writes. The heavy authors
+    (one in PULL_SHARE, at least one per reader) get a few more followers, so
+    that a low FEED_FANOUT_LIMIT pulls exactly them.
     """
     sizes = sorted(set(followings))
     authors = members.members_seed(count=sizes[-1], seed=LAB_SEED)
     made.member_ids += authors
     readers = members.members_seed(count=len(sizes), seed=LAB_SEED)
     made.member_ids += readers
-    with transaction.atomic():
-        # Round robin, so a page holds posts of many authors, as a real feed does.
-        for n in range(POSTS_PER_AUTHOR):
+    [crowd] = members.members_seed(count=1, seed=LAB_SEED)
+    made.member_ids.append(crowd)
+    made.crowd.append(crowd)
+    day = timezone.localdate()
+    for n in range(POSTS_PER_AUTHOR):
+        with transaction.atomic():
+            # Round robin, so a page holds posts of many authors, as a real feed does.
             for author in authors:
                 posts.post_write(member_id=author, contents=f"feed lab post {n + 1}")
+        if crowd_posts // POSTS_PER_AUTHOR:
+            seeding.posts_seed(
+                member_id=crowd, count=crowd_posts // POSTS_PER_AUTHOR, start=day, end=day
+            )
+    with transaction.atomic():
         for reader, size in zip(readers, sizes, strict=True):
             for author in authors[:size]:
                 follows.follow_add(follower_id=reader, followee_id=author)

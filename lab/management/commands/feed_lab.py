@@ -2,8 +2,9 @@
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
-from lab import feed_lab
+from lab import feed_lab, seeding
 
 
 def sizes(value: str) -> list[int]:
@@ -40,21 +41,40 @@ class Command(BaseCommand):
             type=int,
             help="largest audience to build (default 100000 on MySQL/MariaDB, 10000 on SQLite)",
         )
+        parser.add_argument(
+            "--crowd-posts",
+            type=int,
+            help="posts by a member nobody follows, between the authors' rounds "
+            "(default 100000 on MySQL/MariaDB, 10000 on SQLite)",
+        )
         parser.add_argument("--repeat", type=int, default=20, help="runs per read/write (median)")
         parser.add_argument("--keep", action="store_true", help="keep the lab's members")
 
-    def handle(self, *args, followings, followers, max_followers, repeat, keep, **options):
+    def handle(
+        self, *args, followings, followers, max_followers, crowd_posts, repeat, keep, **options
+    ):
         followings, followers = sizes(followings), sizes(followers)
         cap = feed_lab.default_max_followers() if max_followers is None else max_followers
         followers = [n for n in followers if n <= cap]
         if repeat < 1:
             raise CommandError("--repeat must be at least 1.")
+        if crowd_posts is None:
+            crowd_posts = feed_lab.default_crowd_posts()
+        elif crowd_posts < 0:
+            raise CommandError("--crowd-posts must be 0 or more.")
+        if connection.vendor == "mysql":
+            try:
+                seeding.check_load_data()
+            except seeding.LoadDataUnavailable as exc:
+                raise CommandError(str(exc)) from None
         if settings.DEBUG:
             self.stderr.write("DEBUG is on: every query is logged. Run with DEBUG=0 for figures.")
         made = feed_lab.Made()
         try:
             self.stderr.write(f"building readers following {followings} authors ...")
-            readers = feed_lab.readers_build(followings=followings, made=made)
+            readers = feed_lab.readers_build(
+                followings=followings, made=made, crowd_posts=crowd_posts
+            )
             reads = feed_lab.measure_reads(
                 readers=readers, repeat=repeat, on_step=self.stderr.write
             )
@@ -65,7 +85,7 @@ class Command(BaseCommand):
             if not keep:
                 self.stderr.write("removing the lab's members ...")
                 feed_lab.clean_up(made)
-        self._print_reads(reads, repeat)
+        self._print_reads(reads, repeat, crowd_posts)
         self._print_writes(writes, repeat)
         wrong = [f"{r.strategy} at {r.followings}" for r in reads if not r.same]
         wrong += [f"fan-out to {w.followers}" for w in writes if w.reached is False]
@@ -77,12 +97,13 @@ class Command(BaseCommand):
         for line in [header, *rows]:
             self.stdout.write("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)))
 
-    def _print_reads(self, reads, repeat: int) -> None:
+    def _print_reads(self, reads, repeat: int, crowd: int) -> None:
         push = {r.followings: r.median_ms for r in reads if r.strategy == "push: home page"}
         self.stdout.write(
             f"\nOne home page ({feed_lab.PAGE_SIZE} posts), each followed author with "
-            f"{feed_lab.POSTS_PER_AUTHOR} posts; median of {repeat} run(s). The pull row is "
-            "the bare queries; the home pages add posts, nicknames and like counts:"
+            f"{feed_lab.POSTS_PER_AUTHOR} posts among {crowd:,} by others; median of {repeat} "
+            "run(s). The pull row is the bare queries; the home pages add posts, nicknames "
+            "and like counts:"
         )
         self._table(
             (
