@@ -25,7 +25,7 @@ def nothing_left() -> bool:
 
 def test_reads_every_strategy_at_every_size_and_all_find_the_same_posts():
     made = feed_lab.Made()
-    readers = feed_lab.readers_build(followings=[2, 5], made=made)
+    readers = feed_lab.readers_build(followings=[2, 5], made=made, crowd_posts=50)
 
     reads = feed_lab.measure_reads(readers=readers, repeat=1)
 
@@ -82,10 +82,20 @@ def test_an_audience_over_the_limit_is_fanned_out_with_the_limit_raised(settings
 
 
 def test_the_command_prints_both_tables_and_removes_its_members(capsys):
-    call_command("feed_lab", "--followings", "2,5", "--followers", "3,10", "--repeat", "1")
+    call_command(
+        "feed_lab",
+        "--followings",
+        "2,5",
+        "--followers",
+        "3,10",
+        "--crowd-posts",
+        "50",
+        "--repeat",
+        "1",
+    )
 
     out = capsys.readouterr().out
-    assert "One home page (20 posts)" in out
+    assert "each followed author with 5 posts among 50 by others" in out
     for name, _ in feed_lab.STRATEGIES:
         assert name in out
     assert "Their reads of the posts and feed tables:" in out
@@ -117,6 +127,7 @@ def test_max_followers_caps_the_audiences(capsys):
         (["--followings", "a,b"], "not a comma-separated list"),
         (["--followers", "0"], "at least 1"),
         (["--repeat", "0"], "at least 1"),
+        (["--crowd-posts", "-1"], "0 or more"),
     ],
 )
 def test_bad_arguments(args, message):
@@ -129,7 +140,7 @@ def test_bad_arguments(args, message):
 def test_the_plans_on_mariadb():
     """The feed is read by its primary key; the pull by whatever MariaDB picks, recorded."""
     made = feed_lab.Made()
-    readers = feed_lab.readers_build(followings=[5, 30], made=made)
+    readers = feed_lab.readers_build(followings=[5, 30], made=made, crowd_posts=2_000)
     reads = feed_lab.measure_reads(readers=readers, repeat=1)
     feed_lab.clean_up(made)
 
@@ -139,6 +150,7 @@ def test_the_plans_on_mariadb():
                 assert p.plan.key == "PRIMARY", r
                 assert "filesort" not in p.plan.extra.lower(), r
     pulls = [p.plan for r in reads if r.strategy.startswith("pull") for p in r.plans]
-    # The posts member index, or worse: either way, the plan is what the lab shows.
-    assert all(p.key in {"post_member_id", "post_member_created_date", "PRIMARY"} for p in pulls)
+    # A posts index or worse (a scan of the table): either way, the plan is what the lab shows.
+    assert len(pulls) == 2
+    assert all(p.access in {"range", "ref", "index", "ALL"} for p in pulls), pulls
     print("pull plans:", pulls)
