@@ -8,7 +8,6 @@ touches the posts tables directly only to seed and to clean up after itself.
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import time
 import uuid
@@ -24,6 +23,7 @@ from django.test.utils import override_settings
 
 from config.pagination import Cursor
 from lab import feed_lab, index_lab, like_lab, seeding
+from lab.timing import median_ms, medians_in_turns
 from members import services as members
 from posts import services
 from posts.facades import today
@@ -45,29 +45,6 @@ class Figure:
     target: str = ""
     ok: bool | None = None  # None: no target, shown for contrast
     note: str = ""  # why the figure means less than it seems (too little data, a setting)
-
-
-def median_ms(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm-up: caches and buffer pool, not the first-call cost
-    timings = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        fn()
-        timings.append((time.perf_counter() - began) * 1000)
-    return statistics.median(timings)
-
-
-def medians_in_turns(fns: list[Callable[[], object]], repeat: int) -> list[float]:
-    """Each function's median ms, run in turns: a ratio of two then sees one load, not two."""
-    for fn in fns:
-        fn()  # warm-up
-    timings: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeat):
-        for fn, times in zip(fns, timings, strict=True):
-            began = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - began) * 1000)
-    return [statistics.median(times) for times in timings]
 
 
 def database_name() -> str:

@@ -45,6 +45,7 @@ from feeds import services as feeds
 from feeds.models import FeedEntry
 from follows import services as follows
 from lab import index_lab, seeding
+from lab.timing import median_ms
 from members import services as members
 from posts import services as posts
 from posts.models import DailyPostCount, Post
@@ -63,16 +64,6 @@ def default_max_followers() -> int:
 
 def default_crowd_posts() -> int:
     return 100_000 if connection.vendor == "mysql" else 10_000
-
-
-def median_ms(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm-up: caches and buffer pool, not the first-call cost
-    timings = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        fn()
-        timings.append((time.perf_counter() - began) * 1000)
-    return statistics.median(timings)
 
 
 # --- what the lab made, and removing it ----------------------------------------------
