@@ -8,7 +8,6 @@ touches the posts tables directly only to seed and to clean up after itself.
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import time
 import uuid
@@ -17,18 +16,24 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import override_settings
 
 from config.pagination import Cursor
-from lab import index_lab, seeding
+from lab import feed_lab, index_lab, like_lab, seeding
+from lab.timing import median_ms, medians_in_turns
 from members import services as members
 from posts import services
 from posts.facades import today
 from posts.models import DailyPostCount, Post
 
 BENCH_YEARS = 10  # the bench member's posts spread over the last ten years
+# The sizes the targets were set for: below them a figure is shown with a note.
+TARGET_POSTS = 3_000_000
+TARGET_FOLLOWINGS = 1_000
+TARGET_FOLLOWERS = 100_000
 
 
 @dataclass(frozen=True)
@@ -39,16 +44,7 @@ class Figure:
     unit: str
     target: str = ""
     ok: bool | None = None  # None: no target, shown for contrast
-
-
-def median_ms(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm-up: caches and buffer pool, not the first-call cost
-    timings = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        fn()
-        timings.append((time.perf_counter() - began) * 1000)
-    return statistics.median(timings)
+    note: str = ""  # why the figure means less than it seems (too little data, a setting)
 
 
 def database_name() -> str:
@@ -61,8 +57,22 @@ def database_name() -> str:
 
 
 class Bench:
-    def __init__(self, *, posts: int, repeat: int, log: Callable[[str], None]):
+    def __init__(
+        self,
+        *,
+        posts: int,
+        repeat: int,
+        log: Callable[[str], None],
+        followings: int = TARGET_FOLLOWINGS,
+        fanout_followers: int | None = None,
+        like_threads: int = 32,
+        likes_per_thread: int = 20,
+    ):
         self.posts, self.repeat, self.log = posts, repeat, log
+        self.followings = followings
+        self.fanout_followers = fanout_followers or feed_lab.default_max_followers()
+        self.like_threads, self.likes_per_thread = like_threads, likes_per_thread
+        self.made = feed_lab.Made()  # the home readers, authors and fan-out audience
         self.figures: list[Figure] = []
         self.member_id: int | None = None
         self.load_member_id: int | None = None  # owns the rows of the LOAD DATA comparison
@@ -71,6 +81,8 @@ class Bench:
         self.figures.append(figure)
         value = "n/a" if figure.value is None else f"{figure.value:,.2f} {figure.unit}"
         self.log(f"{figure.label}: {value}")
+        if figure.note:
+            self.log(f"  note: {figure.note}")
 
     def _register(self, nickname: str):
         return members.member_register(
@@ -95,10 +107,18 @@ class Bench:
             self.http(client)
             self.timelines(client)
             self.admin(client)
+            self.home()
+        self.fanout()
+        self.likes()
         return self.figures
 
     def clean_up(self) -> None:
-        """Remove the bench member and everything it wrote, without Django's cascade."""
+        """Remove the bench member and everything it wrote, without Django's cascade.
+
+        The members made for the home and fan-out figures go by chunks (their
+        posts, follows and feeds with them).
+        """
+        feed_lab.clean_up(self.made)
         for member_id in (self.member_id, self.load_member_id):
             if member_id is None:
                 continue
@@ -188,6 +208,12 @@ class Bench:
             )
             ratio = grouped / daily
             label = "one year" if scope == "year" else "all time"
+            small = (
+                f"{self.posts:,} posts: the target assumes {TARGET_POSTS:,}; a GROUP BY over "
+                "fewer is already fast, so the ratio cannot reach it"
+                if scope == "year" and self.posts < TARGET_POSTS
+                else ""
+            )
             self.add(
                 Figure(
                     f"calendar_{scope}_daily_ms",
@@ -214,6 +240,7 @@ class Bench:
                     "x",
                     ">= 20" if scope == "year" else "",
                     ratio >= 20 if scope == "year" else None,
+                    small,
                 )
             )
 
@@ -268,6 +295,17 @@ class Bench:
             self.add(Figure(f"timeline_{scope}_page1_ms", f"{scope} timeline, page 1", first, "ms"))
             for depth in (1_000, 100_000):
                 if depth >= self.posts:
+                    self.add(
+                        Figure(
+                            f"timeline_{scope}_depth_{depth}_ratio",
+                            f"{scope} timeline, depth {depth:,} / page 1",
+                            None,
+                            "x",
+                            "<= 2",
+                            None,
+                            f"not measured: {self.posts:,} posts, no page at depth {depth:,}",
+                        )
+                    )
                     continue
                 before = newest[depth]  # the cursor a reader holds at that depth
                 keyset = median_ms(self._get(client, f"{base}?before={before}"), self.repeat)
@@ -327,6 +365,178 @@ class Bench:
             ms = median_ms(self._get(client, f"/admin/{model}/"), self.repeat)
             key = "admin_" + model.split("/")[1] + "_ms"
             self.add(Figure(key, f"admin changelist {model}", ms, "ms", "<= 300", ms <= 300))
+
+    def home(self) -> None:
+        """The home page (push) beside the all-posts page, at 10 and N followings.
+
+        Whole requests through the test client, like the timelines, each reader
+        logged in; the two pages of a ratio are fetched in turns. Pull is shown
+        for contrast as its bare query (there is no pull page to request).
+        """
+        n = self.followings
+        self.log(f"building home feeds: readers following 10 and {n:,} authors ...")
+        readers = feed_lab.readers_build(
+            followings=[10, n], made=self.made, crowd_posts=feed_lab.default_crowd_posts()
+        ).readers
+        clients = {}
+        for size, reader_id in readers.items():
+            clients[size] = Client()
+            clients[size].force_login(members.member_get(member_id=reader_id))
+        home_n, timeline, home_10 = medians_in_turns(
+            [
+                self._get(clients[n], "/home/"),
+                self._get(clients[n], "/posts/"),
+                self._get(clients[10], "/home/"),
+            ],
+            self.repeat,
+        )
+        small = (
+            f"{n:,} followings: the target is set for {TARGET_FOLLOWINGS:,}"
+            if n < TARGET_FOLLOWINGS
+            else ""
+        )
+        self.add(Figure("home_page_push_ms", f"home page (push), {n:,} followings", home_n, "ms"))
+        self.add(Figure("home_page_push_10_ms", "home page (push), 10 followings", home_10, "ms"))
+        self.add(
+            Figure(
+                "home_vs_timeline",
+                f"home page, {n:,} followings / all-posts timeline page 1",
+                home_n / timeline,
+                "x",
+                "<= 1.5",
+                home_n / timeline <= 1.5,
+                f"the timeline page fetched in turns with it: {timeline:.2f} ms",
+            )
+        )
+        self.add(
+            Figure(
+                "home_1000_vs_10_followings",
+                f"home page, {n:,} / 10 followings",
+                home_n / home_10,
+                "x",
+                "<= 1.5",
+                home_n / home_10 <= 1.5,
+                small,
+            )
+        )
+        pull = median_ms(lambda: feed_lab.pull_ids(readers[n]), self.repeat)
+        self.add(
+            Figure(
+                "home_pull_1000_ms",
+                f"home by pull, {n:,} followings (the posts query alone, contrast)",
+                pull,
+                "ms",
+                note=small,
+            )
+        )
+
+    def fanout(self) -> None:
+        """A post by an author with F followers: the write, and the worker's fan-out."""
+        n, default_limit = self.fanout_followers, settings.FEED_FANOUT_LIMIT
+        self.log(f"seeding {n:,} followers, publishing and fanning out ...")
+        write = feed_lab.measure_writes(followers=[n], repeat=self.repeat, made=self.made)[-1]
+        raised = (
+            f" (FEED_FANOUT_LIMIT raised to {write.limit:,})" if write.pulled_by_default else ""
+        )
+        self.add(
+            Figure("post_write_ms_no_followers", "write a post, no followers", write.base_ms, "ms")
+        )
+        self.add(
+            Figure(
+                "post_write_ms_with_followers",
+                f"write a post, {n:,} followers",
+                write.write_ms,
+                "ms",
+            )
+        )
+        self.add(
+            Figure(
+                "write_vs_no_followers",
+                f"write a post, {n:,} followers / no followers",
+                write.ratio,
+                "x",
+                "<= 1.5",
+                write.ratio <= 1.5,
+                "the two writes taken in turns",
+            )
+        )
+        notes = []
+        if write.pulled_by_default:
+            notes.append(
+                f"by default (FEED_FANOUT_LIMIT {default_limit:,}) an author with {n:,} "
+                "followers is pulled at read time: no fan-out at all"
+            )
+        if n < TARGET_FOLLOWERS:
+            notes.append(f"{n:,} followers: the target is set for {TARGET_FOLLOWERS:,}")
+        if not write.reached:
+            notes.append("some follower's feed lacks the post or holds it twice")
+        self.add(
+            Figure(
+                "fanout_seconds",
+                f"fan-out to {n:,} followers, one process{raised}",
+                write.fanout_s,
+                "s",
+                "<= 5",
+                bool(write.reached) and write.fanout_s <= 5,
+                "; ".join(notes),
+            )
+        )
+        self.add(
+            Figure("fanout_rows_per_s", f"fan-out to {n:,} followers", write.rows_per_s, "rows/s")
+        )
+
+    def likes(self) -> None:
+        """like_lab's pessimistic lock and sharded counter, and the product's service."""
+        threads, each = self.like_threads, self.likes_per_thread
+        chosen = [
+            s for s in like_lab.STRATEGIES if s.name == "pessimistic lock" or "product" in s.name
+        ]
+        self.log(f"liking one post from {threads} threads, {each} likes each ...")
+        results = {
+            r.strategy: r
+            for r in like_lab.measure(threads=threads, likes_per_thread=each, strategies=chosen)
+        }
+        pessimistic, sharded, service = (results[s.name] for s in chosen)
+        label = f"{threads} threads x {each} likes"
+        self.add(
+            Figure(
+                "likes_pessimistic_per_s",
+                f"likes/s, pessimistic lock, {label}",
+                pessimistic.throughput,
+                "likes/s",
+            )
+        )
+        self.add(
+            Figure(
+                "likes_product_per_s",
+                f"likes/s, sharded counter (product's SQL), {label}",
+                sharded.throughput,
+                "likes/s",
+            )
+        )
+        self.add(
+            Figure(
+                "likes_service_per_s",
+                f"likes/s, likes.services through Django, {label}",
+                service.throughput,
+                "likes/s",
+            )
+        )
+        lost = sum(r.lost for r in results.values()) + sum(
+            abs(r.like_rows - r.attempted) for r in results.values()
+        )
+        self.add(Figure("likes_lost", "likes lost (all three)", lost, "likes", "0", lost == 0))
+        ratio = sharded.throughput / pessimistic.throughput if pessimistic.throughput else 0.0
+        self.add(
+            Figure(
+                "likes_product_vs_pessimistic",
+                "likes/s, sharded counter / pessimistic lock",
+                ratio,
+                "x",
+                ">= 3",
+                ratio >= 3,
+            )
+        )
 
 
 def as_json(figures: list[Figure], *, posts: int) -> dict:

@@ -107,10 +107,9 @@ def explain(sql: str, params: list) -> Plan:
             )
         cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
         details = [str(row[-1]) for row in cursor.fetchall()]
-    found = re.search(r"INDEX (\w+)", details[0])
-    return Plan(
-        details[0].split(" ", 1)[0], found.group(1) if found else "-", "-", "; ".join(details[1:])
-    )
+    found = re.search(r"INDEX (\w+)|(PRIMARY KEY)", details[0])
+    key = (found[1] or "PRIMARY") if found else "-"
+    return Plan(details[0].split(" ", 1)[0], key, "-", "; ".join(details[1:]))
 
 
 def run_query(sql: str, params: list) -> list[tuple]:

@@ -11,6 +11,12 @@ whose version check failed.
 Afterwards the stored count is set against the likes attempted (the lost
 updates) and against the like rows, which must be exactly the likes attempted.
 The lab works on its own scratch tables (``lab.models``) and resets them first.
+
+The last row is the product itself: ``likes.services.like_add`` on a real post,
+liked by real (throw-away) members, through the ORM with its existence check,
+its savepoint and its own retries (which the retries column does not see).
+Set beside the raw-SQL sharded row, it shows what Django's share costs. The
+post and its members are deleted after the run.
 """
 
 from __future__ import annotations
@@ -27,8 +33,13 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from lab.models import LabCounter, LabCounterSlot, LabLike
+from likes import services as likes
+from likes.models import Like
+from members import services as members
+from posts import services as posts
 
 SLOTS = 16
+LAB_SEED = 7_352  # the product run's members are member<k>.s7352@seed.example
 MAX_ATTEMPTS = 1_000  # a like still failing after this many tries is a bug, not contention
 DEADLOCK, LOCK_WAIT_TIMEOUT = 1213, 1205
 
@@ -133,11 +144,53 @@ def like_with_sharded_counter(counter_id: int, member_id: int) -> None:
         )
 
 
+def like_through_the_service(post_id: int, member_id: int) -> None:
+    """The product itself: ``likes.services.like_add``, with its checks, ORM and retries."""
+    likes.like_add(member_id=member_id, post_id=post_id)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the likers like: a counter id (or post id), who likes it, and how to count it."""
+
+    counter_id: int
+    member_ids: list[int]
+    stored: Callable[[], int]  # the count the strategy kept
+    like_rows: Callable[[], int]
+    clean_up: Callable[[], None]
+
+
+def scratch_target(*, likes_wanted: int, sharded: bool) -> Target:
+    """A fresh counter in the scratch tables; member ids are plain numbers."""
+    counter_id = reset()
+    return Target(
+        counter_id,
+        list(range(1, likes_wanted + 1)),
+        lambda: stored_count(counter_id, sharded=sharded),
+        lambda: LabLike.objects.filter(counter_id=counter_id).count(),
+        lambda: None,
+    )
+
+
+def product_target(*, likes_wanted: int, sharded: bool) -> Target:
+    """A throw-away post by one of ``likes_wanted`` throw-away members, who all like it."""
+    member_ids = members.members_seed(count=likes_wanted, seed=LAB_SEED)
+    post_id = posts.post_write(member_id=member_ids[0], contents="like lab").pk
+    return Target(
+        post_id,
+        member_ids,
+        lambda: likes.like_counts(post_ids=[post_id]).get(post_id, 0),
+        lambda: Like.objects.filter(post_id=post_id).count(),
+        lambda: members.members_delete(member_ids=member_ids),  # the post goes with its author
+    )
+
+
 @dataclass(frozen=True)
 class Strategy:
     name: str
     like: Callable[[int, int], None]
     sharded: bool = False  # the count is the sum over the slots
+    target: Callable[..., Target] = scratch_target
 
 
 STRATEGIES = [
@@ -146,6 +199,11 @@ STRATEGIES = [
     Strategy("optimistic lock", like_optimistic),
     Strategy("like table + counter", like_with_counter),
     Strategy("like table + sharded counter (product)", like_with_sharded_counter, sharded=True),
+    Strategy(
+        "likes.services (the product, through Django)",
+        like_through_the_service,
+        target=product_target,
+    ),
 ]
 
 
@@ -215,8 +273,16 @@ def stored_count(counter_id: int, *, sharded: bool) -> int:
 
 
 def run_once(strategy: Strategy, *, threads: int, likes_per_thread: int) -> Result:
-    """One run: reset, ``threads`` threads liking together, then the verification."""
-    counter_id = reset()
+    """One run: a fresh target, ``threads`` threads liking together, then the verification."""
+    target = strategy.target(likes_wanted=threads * likes_per_thread, sharded=strategy.sharded)
+    try:
+        return _run(strategy, target, threads=threads, likes_per_thread=likes_per_thread)
+    finally:
+        target.clean_up()
+
+
+def _run(strategy: Strategy, target: Target, *, threads: int, likes_per_thread: int) -> Result:
+    counter_id = target.counter_id
     result = Result(strategy.name, attempted=threads * likes_per_thread)
     lock = threading.Lock()
     errors: list[BaseException] = []
@@ -229,7 +295,7 @@ def run_once(strategy: Strategy, *, threads: int, likes_per_thread: int) -> Resu
             connection.ensure_connection()  # connecting is not part of a like
             barrier.wait()
             for i in range(likes_per_thread):
-                member_id = n * likes_per_thread + i + 1
+                member_id = target.member_ids[n * likes_per_thread + i]
                 began = time.perf_counter()
                 for attempt in range(1, MAX_ATTEMPTS + 1):
                     try:
@@ -265,8 +331,8 @@ def run_once(strategy: Strategy, *, threads: int, likes_per_thread: int) -> Resu
     result.seconds = time.perf_counter() - started[0] if started else 0.0
     if errors:
         raise errors[0]
-    result.stored = stored_count(counter_id, sharded=strategy.sharded)
-    result.like_rows = LabLike.objects.filter(counter_id=counter_id).count()
+    result.stored = target.stored()
+    result.like_rows = target.like_rows()
     return result
 
 

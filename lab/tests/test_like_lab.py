@@ -1,7 +1,10 @@
 import pytest
+from django.contrib.auth import get_user_model
 
 from lab import like_lab
 from lab.models import LabCounter, LabCounterSlot, LabLike
+from likes.models import Like
+from posts.models import Post
 
 # The threads have connections of their own: they see only committed rows.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,8 +30,12 @@ def test_read_modify_write_reports_what_it_lost():
     assert r.count_equals_rows is (r.stored == 20)
 
 
+SHARDED = next(s for s in like_lab.STRATEGIES if s.name.endswith("(product)"))
+PRODUCT = like_lab.STRATEGIES[-1]
+
+
 def test_repeat_adds_the_runs_up_and_the_scratch_tables_are_left_empty():
-    [r] = like_lab.measure(threads=2, likes_per_thread=3, repeat=3, strategies=EXACT[-1:])
+    [r] = like_lab.measure(threads=2, likes_per_thread=3, repeat=3, strategies=[SHARDED])
 
     assert (r.attempted, r.like_rows, r.stored) == (18, 18, 18)
     assert not LabLike.objects.exists()
@@ -67,3 +74,13 @@ def test_sixteen_threads_on_mariadb():
     unlocked = results["read-modify-write"]
     assert unlocked.like_rows == 160  # every like row is there; only the count can be short
     assert unlocked.lost == 160 - unlocked.stored
+
+
+def test_the_product_row_likes_a_real_post_and_leaves_nothing_behind():
+    [r] = like_lab.measure(threads=4, likes_per_thread=5, strategies=[PRODUCT])
+
+    assert r.strategy == "likes.services (the product, through Django)"
+    assert (r.attempted, r.like_rows, r.stored, r.lost) == (20, 20, 20, 0), r
+    assert not get_user_model().objects.exists()
+    assert not Post.objects.exists()
+    assert not Like.objects.exists()

@@ -152,3 +152,17 @@ class TestReads:
     def test_members_by_no_ids_runs_no_query(self, django_assert_num_queries):
         with django_assert_num_queries(0):
             assert services.members_public_by_ids(member_ids=[]) == {}
+
+
+class TestMembersDelete:
+    def test_deletes_them_in_chunks_with_their_history_and_keeps_the_others(self):
+        kept = a_member()
+        gone = services.members_seed(count=7, seed=3)
+
+        assert services.members_delete(member_ids=[*gone, gone[0]], chunk_size=3) == 7
+
+        assert list(Member.objects.values_list("pk", flat=True)) == [kept.pk]
+        assert not NicknameHistory.objects.exclude(member=kept).exists()
+
+    def test_nothing_to_delete(self):
+        assert services.members_delete(member_ids=[]) == 0

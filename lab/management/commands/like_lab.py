@@ -10,9 +10,10 @@ class Command(BaseCommand):
         "Like one counter from --threads threads at once (each its own connection), "
         "--likes-per-thread times each, through every strategy: read-modify-write, "
         "pessimistic lock, optimistic lock, like table + counter, like table + sharded "
-        "counter. Prints throughput, p50/p99 latency per like, retries, deadlocks and lock "
-        "wait timeouts, lost updates, and whether the count equals the like rows. Uses the "
-        "lab's own scratch tables, emptied before each run."
+        "counter, then the product's likes.services on a real post (throw-away members, "
+        "removed afterwards). Prints throughput, p50/p99 latency per like, retries, deadlocks "
+        "and lock wait timeouts, lost updates, and whether the count equals the like rows. "
+        "The first five use the lab's own scratch tables, emptied before each run."
     )
 
     def add_arguments(self, parser):
