@@ -3,19 +3,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from config.pagination import Cursor
+from config.tests.queries import assert_no_join_offset_or_count
 from feeds import facades
 from members import services as members
 from posts.tests.mothers import a_member, a_post
 
 pytestmark = pytest.mark.django_db
-
-
-def assert_no_join_offset_or_count(queries) -> None:
-    for query in queries:
-        sql = query["sql"].upper()
-        assert " JOIN " not in sql, sql
-        assert " OFFSET " not in sql, sql
-        assert "COUNT(" not in sql, sql
 
 
 class TestTimeline:

@@ -4,18 +4,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from config.tests.queries import assert_no_join_offset_or_count
 from posts import facades
 from posts.tests.mothers import a_member, a_post, posts_on_days
 
 pytestmark = pytest.mark.django_db
-
-
-def assert_no_join_offset_or_count(queries) -> None:
-    for query in queries:
-        sql = query["sql"].upper()
-        assert " JOIN " not in sql, sql
-        assert " OFFSET " not in sql, sql
-        assert "COUNT(" not in sql, sql
 
 
 class TestCalendarMonth:
