@@ -17,15 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from lab.throughput import free_port
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 BOUND = 10  # seconds a request may take before the test calls it a hang
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def raw_request(port: int, data: bytes, *, shut_write: bool = False) -> bytes:
