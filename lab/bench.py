@@ -27,7 +27,7 @@ from lab.timing import median_ms, medians_in_turns
 from members import services as members
 from posts import services
 from posts.facades import today
-from posts.models import DailyPostCount, Post
+from posts.models import Post
 
 BENCH_YEARS = 10  # the bench member's posts spread over the last ten years
 # The sizes the targets were set for: below them a figure is shown with a note.
@@ -122,8 +122,7 @@ class Bench:
         for member_id in (self.member_id, self.load_member_id):
             if member_id is None:
                 continue
-            DailyPostCount.objects.filter(member_id=member_id)._raw_delete(connection.alias)
-            Post.objects.filter(member_id=member_id)._raw_delete(connection.alias)
+            seeding.posts_unseed(member_id=member_id)
             members.member_delete(member_id=member_id)
 
     # --- the figures ---------------------------------------------------------

@@ -48,7 +48,7 @@ from lab import index_lab, seeding
 from lab.timing import median_ms
 from members import services as members
 from posts import services as posts
-from posts.models import DailyPostCount, Post
+from posts.models import Post
 
 LAB_SEED = 7_351  # the lab's members are member<k>.s7351@seed.example
 POSTS_PER_AUTHOR = 5
@@ -82,8 +82,7 @@ def clean_up(made: Made) -> int:
     """Delete every member the lab made (their posts, follows and feeds go with them)."""
     for member_id in made.crowd:
         # Nobody follows or likes the crowd: its posts have no rows elsewhere.
-        DailyPostCount.objects.filter(member_id=member_id)._raw_delete(connection.alias)
-        Post.objects.filter(member_id=member_id)._raw_delete(connection.alias)
+        seeding.posts_unseed(member_id=member_id)
     ids = set(made.member_ids)
     for author in made.followed:
         after = 0

@@ -201,6 +201,16 @@ def posts_seed(
     return written
 
 
+def posts_unseed(*, member_id: int) -> None:
+    """Delete a member's bulk-loaded posts and their days, one statement each.
+
+    No cascade: only for posts nothing else refers to (nobody liked them and no
+    feed holds them), as the lab's and the bench's are.
+    """
+    DailyPostCount.objects.filter(member_id=member_id)._raw_delete(connection.alias)
+    Post.objects.filter(member_id=member_id)._raw_delete(connection.alias)
+
+
 def _add_counts(member_id: int, per_day: dict[date, int]) -> None:
     DailyPostCount.objects.add((member_id, day, n) for day, n in per_day.items())
 

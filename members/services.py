@@ -208,10 +208,9 @@ def members_seed(
     return ids
 
 
-@transaction.atomic
 def member_delete(*, member_id: int) -> None:
     """Delete a member with everything that refers to it (history, and by cascade their rows)."""
-    Member.objects.filter(pk=member_id).delete()
+    members_delete(member_ids=[member_id])
 
 
 def members_delete(*, member_ids: Iterable[int], chunk_size: int = 1_000) -> int:
