@@ -1,0 +1,584 @@
+"""The drill (`make drill`): break each part of the running cluster under load, then
+prove that nothing was lost.
+
+A bounded load goes through nginx the whole time: members (each signed up through
+the real form) read their home timeline, the timelines and the JSON, write posts
+and like posts; anonymous readers read the timelines. One part at a time is then
+broken and brought back:
+
+- an app server is killed (SIGKILL to its whole process group);
+- the replica is killed, then restarted and catches up (GTID);
+- Redis is killed, then restarted empty;
+- a worker is killed while it fans a post out to thousands of followers;
+- the broker is stopped, then started again.
+
+Every request counts: a 5xx, a connection error or a member sent to the login page
+is a failure. A write whose request was cut (its app server died under it) is an
+*interrupted write*: it must then exist once or not at all. Afterwards the drill
+checks what was acknowledged and what the derived data say: every acknowledged post
+exists once, every post is in every follower's feed once, every count equals its
+source, every welcome mail was delivered once and none was refused, and the replica
+holds exactly what the primary holds.
+
+Runs against the cluster described by ``.cluster/env`` (``manage.py drill``).
+"""
+
+from __future__ import annotations
+
+import http.client
+import http.cookiejar
+import json
+import random
+import statistics
+import threading
+import time
+import urllib.parse
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+from deploy import cluster
+from feeds import usecases as feed_usecases
+from feeds.models import FanoutJob, FeedEntry
+from follows import services as follows
+from likes import services as likes
+from members.models import Member, WelcomeMail
+from posts import services as posts
+from posts.models import Post
+
+NGINX = ("127.0.0.1", cluster.PORTS["nginx"])
+PASSWORD = "drill-password-1"  # noqa: S105 - throw-away members of the drill
+
+
+# --- one member's browser ------------------------------------------------------------
+
+
+class Browser:
+    """Cookies and CSRF of one visitor, through nginx, redirects not followed."""
+
+    def __init__(self) -> None:
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str, bytes]:
+        connection = http.client.HTTPConnection(*NGINX, timeout=15)
+        headers = {"Host": f"127.0.0.1:{NGINX[1]}"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            form = {**form, "csrfmiddlewaretoken": self.cookies.get("csrftoken", "")}
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Referer"] = f"http://127.0.0.1:{NGINX[1]}{path}"
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            content = response.read()
+            for value in response.headers.get_all("Set-Cookie") or []:
+                name, _, rest = value.partition("=")
+                self.cookies[name.strip()] = rest.split(";", 1)[0]
+            return response.status, response.headers.get("Location", ""), content
+        finally:
+            connection.close()
+
+    def signup(self, email: str) -> bool:
+        self.request("GET", "/signup/")
+        status, location, _ = self.request(
+            "POST",
+            "/signup/",
+            {
+                "email": email,
+                "nickname": "d" + uuid.uuid4().hex[:8],
+                "birthdate": "1990-01-01",
+                "password1": PASSWORD,
+                "password2": PASSWORD,
+            },
+        )
+        return status == 302 and "sessionid" in self.cookies
+
+
+# --- the load -----------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    requests: int = 0
+    failures: Counter = field(default_factory=Counter)
+    interrupted: list[str] = field(default_factory=list)  # contents of cut post requests
+
+    @property
+    def failed(self) -> int:
+        return sum(self.failures.values())
+
+
+class Load:
+    """Members and anonymous readers in threads, each request counted in the current phase."""
+
+    def __init__(self, *, members: list[Browser], readers: int, pause: float) -> None:
+        self.members = members
+        self.readers = readers
+        self.pause = pause
+        self.phase = "warm-up"
+        self.tallies: dict[str, Tally] = {}
+        self.acknowledged: list[str] = []  # contents of posts answered with a redirect
+        self.signups: list[str] = []  # emails signed up successfully
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.post_ids: list[int] = []
+
+    def start(self) -> None:
+        for browser in self.members:
+            self.threads.append(threading.Thread(target=self._member, args=(browser,)))
+        for _ in range(self.readers):
+            self.threads.append(threading.Thread(target=self._reader))
+        for thread in self.threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join()
+
+    def _count(self, failure: str | None = None, interrupted: str | None = None) -> None:
+        with self.lock:
+            tally = self.tallies.setdefault(self.phase, Tally())
+            tally.requests += 1
+            if interrupted is not None:
+                tally.interrupted.append(interrupted)
+            elif failure:
+                tally.failures[failure] += 1
+
+    def _get(self, browser: Browser, path: str, member: bool) -> bytes | None:
+        try:
+            status, location, content = browser.request("GET", path)
+        except OSError as exc:
+            self._count(f"GET {type(exc).__name__}")
+            return None
+        if status >= 500:
+            self._count(f"GET {status}")
+        elif member and status == 302 and "/login/" in location:
+            self._count("logged out")
+        else:
+            self._count()
+        return content
+
+    def _reader(self) -> None:
+        browser = Browser()
+        while not self.stopping.is_set():
+            self._get(browser, random.choice(["/posts/", "/api/posts", "/posts/?size=50"]), False)
+            time.sleep(self.pause)
+
+    def _member(self, browser: Browser) -> None:
+        n = 0
+        while not self.stopping.is_set():
+            n += 1
+            roll = random.random()
+            if roll < 0.1:
+                self._write_post(browser, f"drill {uuid.uuid4().hex} #{n}")
+            elif roll < 0.2 and self.post_ids:
+                self._like(browser, random.choice(self.post_ids[-200:]))
+            else:
+                path = random.choice(["/home/", "/posts/", "/api/me/home", "/me/"])
+                content = self._get(browser, path, True)
+                if content and path == "/api/me/home":
+                    try:
+                        ids = [p["id"] for p in json.loads(content)["posts"]]
+                    except (ValueError, KeyError):
+                        ids = []
+                    with self.lock:
+                        self.post_ids.extend(ids[:3])
+            time.sleep(self.pause)
+
+    def _write_post(self, browser: Browser, contents: str) -> None:
+        try:
+            status, _, _ = browser.request("POST", "/posts/new/", {"contents": contents})
+        except OSError:
+            self._count(interrupted=contents)
+            return
+        if status == 302:
+            self._count()
+            with self.lock:
+                self.acknowledged.append(contents)
+        elif status in (502, 504):
+            self._count(interrupted=contents)  # nginx lost the app server under it
+        else:
+            self._count(f"POST {status}")
+
+    def _like(self, browser: Browser, post_id: int) -> None:
+        try:
+            status, _, _ = browser.request("POST", f"/posts/{post_id}/like/", {})
+        except OSError:
+            self._count(interrupted="like")
+            return
+        if status in (302, 404):  # 404: a post deleted meanwhile
+            self._count()
+        elif status in (502, 504):
+            self._count(interrupted="like")
+        else:
+            self._count(f"LIKE {status}")
+
+
+# --- the parts ------------------------------------------------------------------------------
+
+
+def wait(what: str, check, timeout: float, log) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.25)
+    log(f"  ! {what}: not within {timeout:.0f} s")
+    return False
+
+
+def replica_caught_up() -> bool:
+    status = cluster.replica_status()
+    return (
+        status.get("Slave_IO_Running") == "Yes"
+        and status.get("Slave_SQL_Running") == "Yes"
+        and status.get("Seconds_Behind_Master") == "0"
+        and status.get("Gtid_IO_Pos") == cluster.sql("primary", "SELECT @@gtid_binlog_pos").strip()
+        and cluster.sql("replica", "SELECT @@gtid_slave_pos").strip()
+        == cluster.sql("primary", "SELECT @@gtid_binlog_pos").strip()
+    )
+
+
+def _log_offsets() -> dict[str, int]:
+    return {
+        role: cluster.log_file(role).stat().st_size if cluster.log_file(role).exists() else 0
+        for role in cluster.worker_roles()
+    }
+
+
+def _worker_with_fanout(offsets: dict[str, int]) -> str | None:
+    for role, start in offsets.items():
+        with open(cluster.log_file(role), "rb") as f:
+            f.seek(start)
+            if b"feeds.tasks.fanout" in f.read():
+                return role
+    return None
+
+
+def outboxes_empty() -> bool:
+    return (
+        not FanoutJob.objects.exists()
+        and not WelcomeMail.objects.filter(sent_at__isnull=True).exists()
+    )
+
+
+@dataclass
+class FanoutKill:
+    post_id: int | None = None
+    followers: int = 0
+    at_kill: int = 0
+    worker: str | None = None
+
+
+def kill_worker_mid_fanout(author: Browser, author_id: int, followers: int, log) -> FanoutKill:
+    """Post as the author, find the worker that fans it out, kill it half-way."""
+    result = FanoutKill(followers=followers)
+    offsets = _log_offsets()
+    before = posts.latest_post_ids(member_id=author_id, limit=1)
+    author.request("POST", "/posts/new/", {"contents": f"to {followers} followers"})
+    latest = posts.latest_post_ids(member_id=author_id, limit=1)
+    if not latest or latest == before:
+        log("  ! the author's post was not written")
+        return result
+    result.post_id = latest[0]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        held = feed_entries(result.post_id)
+        worker = _worker_with_fanout(offsets)
+        if held > 0 and worker:
+            result.worker = worker
+            cluster.kill_role(worker)
+            result.at_kill = feed_entries(result.post_id)
+            return result
+        time.sleep(0.01)
+    log("  ! no worker took the fan-out")
+    return result
+
+
+def feed_entries(post_id: int) -> int:
+    return FeedEntry.objects.filter(post_id=post_id).count()
+
+
+# --- the checks ------------------------------------------------------------------------------
+
+
+@dataclass
+class Check:
+    name: str
+    lost: int
+    detail: str
+
+
+def check_posts(load: Load) -> list[Check]:
+    acknowledged = Counter(
+        Post.objects.filter(contents__in=load.acknowledged).values_list("contents", flat=True)
+    )
+    missing = [c for c in load.acknowledged if acknowledged[c] == 0]
+    twice = [c for c, n in acknowledged.items() if n > 1]
+    interrupted = [c for t in load.tallies.values() for c in t.interrupted if c != "like"]
+    found = Counter(
+        Post.objects.filter(contents__in=interrupted).values_list("contents", flat=True)
+    )
+    bad_interrupted = [c for c in interrupted if found[c] > 1]
+    return [
+        Check(
+            "acknowledged posts",
+            len(missing) + len(twice),
+            f"{len(load.acknowledged)} acknowledged, {len(missing)} missing, {len(twice)} twice",
+        ),
+        Check(
+            "interrupted writes",
+            len(bad_interrupted),
+            f"{len(interrupted)} posts cut in flight: {sum(found[c] == 1 for c in interrupted)} "
+            f"committed whole, {sum(found[c] == 0 for c in interrupted)} not at all, "
+            f"{len(bad_interrupted)} twice",
+        ),
+    ]
+
+
+def check_feeds(first_post_id: int) -> Check:
+    post_ids = list(Post.objects.filter(id__gt=first_post_id).values_list("id", flat=True))
+    bad, entries = [], 0
+    for post_id in post_ids:
+        reach = feed_usecases.post_reach(post_id=post_id)
+        if reach is None:
+            continue
+        entries += reach.held
+        if reach.missing or reach.twice or reach.pending:
+            bad.append(post_id)
+    return Check(
+        "home feeds",
+        len(bad),
+        f"{len(post_ids)} posts in {entries:,} feeds; {len(bad)} missing somewhere or twice",
+    )
+
+
+def check_counts() -> Check:
+    differences = {
+        "follow counts": len(follows.follow_counts_differences()),
+        "like counts": len(likes.like_counts_differences()),
+        "daily post counts": len(posts.daily_counts_differences()),
+    }
+    return Check(
+        "counters",
+        sum(differences.values()),
+        ", ".join(f"{name} {n} off" for name, n in differences.items()),
+    )
+
+
+def check_mail(first_member_id: int, signed_up: list[str]) -> list[Check]:
+    mailbox = cluster.read_mailbox()
+    delivered = Counter(message["to"] for message in mailbox)
+    emails = list(
+        WelcomeMail.objects.filter(member_id__gt=first_member_id).values_list("to", flat=True)
+    )
+    acknowledged = set(signed_up)
+    missing = [e for e in acknowledged if delivered[e] == 0]
+    twice = [e for e in emails if delivered[e] > 1]
+    stats = cluster.read_mail_stats()
+    return [
+        Check(
+            "welcome mails",
+            len(missing) + len(twice),
+            f"{len(acknowledged)} sign-ups acknowledged, {len(emails)} mails queued, "
+            f"{sum(delivered[e] > 0 for e in emails)} delivered, {len(missing)} missing, "
+            f"{len(twice)} twice",
+        ),
+        Check(
+            "mail provider",
+            stats.get("refused", 0),
+            f"accepted {stats.get('accepted', 0)}, refused {stats.get('refused', 0)}, "
+            f"repeated Message-IDs {stats.get('duplicates', 0)}",
+        ),
+    ]
+
+
+def check_replica() -> Check:
+    tables = cluster.sql("primary", "SHOW TABLES FROM sns").split()
+    statement = "CHECKSUM TABLE " + ", ".join(f"sns.{t}" for t in tables)
+
+    def checksums(role: str) -> dict[str, str]:
+        rows = (line.split("\t") for line in cluster.sql(role, statement).splitlines())
+        return {name: value for name, value in rows}
+
+    primary, replica = checksums("primary"), checksums("replica")
+    differ = [t for t in primary if primary[t] != replica.get(t)]
+    return Check(
+        "replica",
+        len(differ),
+        f"{len(primary)} tables checksummed; {len(differ)} differ"
+        + (f" ({', '.join(differ[:5])})" if differ else ""),
+    )
+
+
+# --- the drill ------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    phases: list[tuple[str, Tally, str]]
+    checks: list[Check]
+    signup_ms: dict[str, float]
+    mail_seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return all(c.lost == 0 for c in self.checks) and all(
+            t.failed == 0 for _, t, _ in self.phases
+        )
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def signup_burst(count: int, threads: int, run: str) -> tuple[list[str], list[float]]:
+    emails = [f"burst-{run}-{i}@example.com" for i in range(count)]
+    done: list[str] = []
+    latencies: list[float] = []
+    lock = threading.Lock()
+    queue = list(emails)
+
+    def work() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                email = queue.pop()
+            browser = Browser()
+            browser.request("GET", "/signup/")
+            start = time.perf_counter()
+            status, _, _ = browser.request(
+                "POST",
+                "/signup/",
+                {
+                    "email": email,
+                    "nickname": "b" + uuid.uuid4().hex[:8],
+                    "birthdate": "1990-01-01",
+                    "password1": PASSWORD,
+                    "password2": PASSWORD,
+                },
+            )
+            elapsed = (time.perf_counter() - start) * 1000
+            with lock:
+                if status == 302:
+                    done.append(email)
+                latencies.append(elapsed)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return done, latencies
+
+
+def run(*, members: int, readers: int, followers: int, burst: int, log) -> Result:
+    run_id = uuid.uuid4().hex[:6]
+    first_post_id = Post.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    first_member_id = Member.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    signed_up: list[str] = []
+
+    log(f"Signing up {members} members and an author with {followers:,} followers ...")
+    browsers = []
+    for i in range(members):
+        browser = Browser()
+        email = f"drill-{run_id}-{i}@example.com"
+        if not browser.signup(email):
+            raise RuntimeError("sign-up through nginx failed: is the cluster up?")
+        signed_up.append(email)
+        browsers.append(browser)
+    author = Browser()
+    author_email = f"drill-{run_id}-author@example.com"
+    if not author.signup(author_email):
+        raise RuntimeError("sign-up through nginx failed")
+    signed_up.append(author_email)
+    author_id = Member.objects.get(email=author_email).pk
+    follows.follows_seed_followers(
+        member_id=author_id, count=followers, seed=random.randrange(1 << 30)
+    )
+
+    # Sign-up latency without and with a burst queued behind the provider's rate limit.
+    quiet, quiet_ms = signup_burst(20, 1, f"{run_id}q")
+    log(f"Burst of {burst} sign-ups ...")
+    start = time.monotonic()
+    burst_done, burst_ms = signup_burst(burst, 8, run_id)
+    signed_up += quiet + burst_done
+    wait(
+        "welcome mails",
+        lambda: not WelcomeMail.objects.filter(sent_at__isnull=True).exists(),
+        180,
+        log,
+    )
+    mail_seconds = time.monotonic() - start
+    signup_ms = {
+        "quiet p50": statistics.median(quiet_ms),
+        "burst p50": statistics.median(burst_ms),
+        "burst p95": percentile(burst_ms, 0.95),
+    }
+
+    load = Load(members=browsers, readers=readers, pause=0.02)
+    load.start()
+    phases: list[tuple[str, Tally, str]] = []
+
+    def phase(name: str, breaking, restoring, outage: float = 4.0) -> None:
+        load.phase = name
+        log(f"{name}: load on, breaking ...")
+        time.sleep(2)
+        note = breaking() or ""
+        time.sleep(outage)
+        log(f"{name}: bringing it back ...")
+        restoring()
+        time.sleep(3)
+        phases.append((name, load.tallies.setdefault(name, Tally()), note))
+
+    def kill(role: str):
+        return lambda: cluster.kill_role(role)
+
+    def restore(role: str):
+        return lambda: cluster.ensure(role)
+
+    try:
+        phase("app server (app-2 killed)", kill("app-2"), restore("app-2"))
+        phase(
+            "replica (killed)",
+            kill("replica"),
+            lambda: (cluster.ensure("replica"), wait("replica", replica_caught_up, 60, log)),
+        )
+        phase("redis (killed)", kill("redis"), restore("redis"))
+
+        def worker_breaks() -> str:
+            kill_ = kill_worker_mid_fanout(author, author_id, followers, log)
+            return (
+                f"{kill_.worker} killed with post {kill_.post_id} in {kill_.at_kill:,} "
+                f"of {kill_.followers:,} feeds"
+            )
+
+        phase(
+            "worker (killed mid-fan-out)",
+            worker_breaks,
+            lambda: [cluster.ensure(role) for role in cluster.worker_roles()],
+        )
+        phase("broker (stopped)", lambda: cluster.stop_role("broker"), restore("broker"), outage=6)
+    finally:
+        load.stop()
+    log("Waiting for the outboxes to drain and the replica to catch up ...")
+    wait("outboxes", outboxes_empty, 180, log)
+    wait("replica", replica_caught_up, 60, log)
+
+    checks = [
+        *check_posts(load),
+        check_feeds(first_post_id),
+        check_counts(),
+        *check_mail(first_member_id, signed_up),
+        check_replica(),
+    ]
+    return Result(phases=phases, checks=checks, signup_ms=signup_ms, mail_seconds=mail_seconds)

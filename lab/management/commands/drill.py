@@ -1,0 +1,54 @@
+"""Break each part of the running cluster under load; exit 1 if anything was lost."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from deploy import cluster
+from lab import drill
+
+
+class Command(BaseCommand):
+    help = (
+        "Under a bounded load through nginx, kill an app server, the replica, Redis and a "
+        "worker mid-fan-out, and stop the broker, one at a time; print per part the requests "
+        "and failures, then check that nothing was lost (posts, feeds, counts, mails, the "
+        "replica). Run against the cluster: make drill."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--members", type=int, default=6, help="logged-in members in the load")
+        parser.add_argument("--readers", type=int, default=2, help="anonymous readers")
+        parser.add_argument(
+            "--followers", type=int, default=30_000, help="followers of the fanned-out author"
+        )
+        parser.add_argument("--burst", type=int, default=200, help="sign-ups in the mail burst")
+
+    def handle(self, *args, members, readers, followers, burst, **options):
+        down = [row["role"] for row in cluster.status_rows() if row["state"] != "up"]
+        if down:
+            raise CommandError(f"The cluster is not up ({', '.join(down)} down): make cluster")
+        result = drill.run(
+            members=members,
+            readers=readers,
+            followers=followers,
+            burst=burst,
+            log=self.stderr.write,
+        )
+        out = self.stdout.write
+        out(f"\n{'part broken':<30} {'requests':>9} {'failed':>7} {'cut writes':>11}  note")
+        for name, tally, note in result.phases:
+            cut = len(tally.interrupted)
+            out(f"{name:<30} {tally.requests:>9,} {tally.failed:>7} {cut:>11}  {note}")
+            for reason, n in tally.failures.most_common():
+                out(f"{'':<30} {'':>9} {n:>7}  {reason}")
+        ms = result.signup_ms
+        out(
+            f"\nsign-up: {ms['quiet p50']:.0f} ms p50 one at a time; "
+            f"{ms['burst p50']:.0f} ms p50 / {ms['burst p95']:.0f} ms p95 in the burst; "
+            f"every welcome mail delivered {result.mail_seconds:.1f} s after the burst began"
+        )
+        out(f"\n{'check':<20} {'lost':>5}  detail")
+        for check in result.checks:
+            out(f"{check.name:<20} {check.lost:>5}  {check.detail}")
+        if not result.ok:
+            raise CommandError("The drill lost something or failed requests (above).")
+        out("\nNothing lost, no request failed.")
