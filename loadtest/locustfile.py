@@ -1,17 +1,36 @@
-"""A bounded, mixed load for `make serve` (run it with `make load`).
+"""A bounded, mixed load (run by `make load`, loadtest/compare.py).
 
-Readers page the timelines; members (each signs up first) open their calendar and
-write posts through the real form, CSRF token and all. Every response must be a
-success: anything else counts as a failure in the summary.
+Readers page the timelines; members (each signs up first) read their home
+timeline, open their calendar and write posts through the real form, CSRF token
+and all. Every response must be a success: anything else counts as a failure in
+the summary. With PAGE_CACHE_STATS set, the counts of the page cache's
+``X-Page-Cache`` answers (hit, miss) are written to that file at the end.
 """
 
+import json
+import os
 import random
 import re
 import uuid
+from collections import Counter
 
-from locust import HttpUser, constant, task
+from locust import HttpUser, constant, events, task
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+PAGE_CACHE = Counter()
+
+
+@events.request.add_listener
+def _count_page_cache(response=None, **kwargs) -> None:
+    if response is not None and response.headers is not None:
+        PAGE_CACHE[response.headers.get("X-Page-Cache", "none")] += 1
+
+
+@events.quitting.add_listener
+def _write_page_cache(**kwargs) -> None:
+    if os.environ.get("PAGE_CACHE_STATS"):
+        with open(os.environ["PAGE_CACHE_STATS"], "w") as f:
+            json.dump(PAGE_CACHE, f)
 
 
 def csrf_token(html: str) -> str:
@@ -64,6 +83,10 @@ class Member(HttpUser):
             },
         )
         self.written = 0
+
+    @task(3)
+    def home(self) -> None:
+        self.client.get("/home/")
 
     @task(3)
     def month(self) -> None:
