@@ -1,0 +1,150 @@
+"""The cluster smoke test: up, a write read back through nginx, an app server killed
+with no failed request, up again starts only what is down, stop.
+
+A cluster of its own (another state directory, every port shifted by 10 000, two app
+servers, one worker), so it runs beside a developer's `make cluster`.
+"""
+
+import http.cookiejar
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.mysql  # it runs MariaDB servers of its own: once, in the MariaDB pass
+
+ROOT = Path(__file__).resolve().parents[2]
+OFFSET = 10_000
+NGINX = f"http://127.0.0.1:{8080 + OFFSET}"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    state = tmp_path_factory.mktemp("cluster")
+    env = {
+        **os.environ,
+        "CLUSTER_DIR": str(state),
+        "CLUSTER_PORT_OFFSET": str(OFFSET),
+        "CLUSTER_APPS": "2",
+        "CLUSTER_WORKERS": "1",
+    }
+    for name in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE"):
+        env.pop(name, None)  # the cluster's processes take theirs from its env file
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "deploy/cluster.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    started = run("up")
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        yield run, state
+    finally:
+        stopped = run("stop")
+        assert stopped.returncode == 0, stopped.stderr
+        assert not [p for p in (state / "run").glob("*.pid")], "stop leaves no pid file"
+
+
+class Browser:
+    def __init__(self) -> None:
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect()
+        )
+
+    def open(self, path: str, form: dict | None = None) -> tuple[int, bytes]:
+        data = None
+        if form is not None:
+            token = next(c.value for c in self.jar if c.name == "csrftoken")
+            data = urllib.parse.urlencode({**form, "csrfmiddlewaretoken": token}).encode()
+        try:
+            with self.opener.open(NGINX + path, data=data, timeout=15) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def test_a_write_is_read_back_through_nginx(cluster):
+    browser = Browser()
+    assert browser.open("/signup/")[0] == 200
+    email = f"smoke-{uuid.uuid4().hex[:8]}@example.com"
+    status, _ = browser.open(
+        "/signup/",
+        {
+            "email": email,
+            "nickname": "smoke",
+            "birthdate": "1990-01-01",
+            "password1": "smoke-password-1",
+            "password2": "smoke-password-1",
+        },
+    )
+    assert status == 302
+    contents = f"hello from the smoke test {uuid.uuid4().hex}"
+    assert browser.open("/posts/new/", {"contents": contents})[0] == 302
+    # Read back at once (the writer reads the primary for a while), then by anyone.
+    status, body = browser.open("/api/posts")
+    assert status == 200
+    assert contents in body.decode()
+    deadline = time.monotonic() + 10
+    while contents not in Browser().open("/api/posts")[1].decode():
+        assert time.monotonic() < deadline, "the post never reached the anonymous timeline"
+        time.sleep(0.2)
+    status, body = Browser().open("/readyz")
+    assert status == 200
+    assert '"replica"' in body.decode()
+
+
+def test_an_app_server_killed_under_load_fails_no_request(cluster):
+    run, state = cluster
+    failures, requests = [], []
+    stop = threading.Event()
+
+    def reader() -> None:
+        browser = Browser()
+        while not stop.is_set():
+            try:
+                status, _ = browser.open("/posts/")
+            except OSError as exc:
+                status = repr(exc)
+            requests.append(status)
+            if status != 200:
+                failures.append(status)
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1)
+    pid = int((state / "run" / "app-1.pid").read_text())
+    os.killpg(pid, signal.SIGKILL)
+    time.sleep(2)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert len(requests) > 20
+    assert failures == []
+
+    assert run("status").returncode == 1  # app-1 is down, and status says so
+    again = run("up")
+    assert again.returncode == 0, again.stderr
+    assert "started app-1" in again.stdout
+    assert "started app-2" not in again.stdout
+    assert run("status").returncode == 0
