@@ -36,3 +36,24 @@ capture_output = True
 # No control socket: its default path is one per user, so every gunicorn on the host
 # (the tests start their own) would take it over from the others.
 control_socket_disable = True
+# One line a request: who, what, status, bytes, time in ms, and the request id
+# (nginx's, or the one Django made) to find the request's lines in the other logs.
+access_log_format = '%(t)s %(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
+
+
+# Metrics from every worker: with PROMETHEUS_MULTIPROC_DIR set, each worker writes
+# its counters to files there and /metrics adds them up. The files of a previous
+# run would be added too, so the master empties the directory once at start.
+def on_starting(server):
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        for stale in Path(directory).glob("*.db"):
+            stale.unlink()
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -2,6 +2,8 @@
 
 import logging
 
+from django_guid.context import guid
+
 MAX_MESSAGE = 300
 
 
@@ -18,4 +20,12 @@ class OneLine(logging.Filter):
             message = f"{message[:MAX_MESSAGE]}... ({len(message)} characters)"
         record.msg, record.args = message, None
         record.exc_info = record.exc_text = record.stack_info = None
+        return True
+
+
+class RequestId(logging.Filter):
+    """Put the request's id (django-guid's) on each record as ``request_id``; "-" outside one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = guid.get() or "-"
         return True

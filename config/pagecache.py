@@ -32,12 +32,22 @@ from django.core.exceptions import DisallowedHost
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
+from prometheus_client import Counter
 
 logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "pages:generation"
 SKIP_COOKIES = (settings.SESSION_COOKIE_NAME, "messages")
 SKIPPED_HEADERS = {"set-cookie", "x-page-cache"}
+# Probes and scrapes come every few seconds: they must not wait on the cache (a
+# silent Redis would fail liveness) nor count as misses.
+UNCACHED_PATHS = ("/healthz", "/readyz", "/metrics")
+
+# hit / (hit + miss) is the page cache's hit ratio; "error" counts lookups the cache
+# failed (the page was rendered instead).
+RESULTS = Counter("sns_page_cache", "Anonymous page cache lookups by result.", ["result"])
+for _result in ("hit", "miss", "error"):
+    RESULTS.labels(_result)  # exported at 0 from the start
 
 
 def public_pages_changed() -> None:
@@ -86,6 +96,7 @@ def _cacheable_request(request: HttpRequest) -> bool:
     return (
         settings.PAGE_CACHE
         and request.method == "GET"
+        and request.path not in UNCACHED_PATHS
         and not any(c in request.COOKIES for c in SKIP_COOKIES)
     )
 
@@ -110,6 +121,7 @@ class PageCacheMiddleware:
             return self.get_response(request)  # answered with a 400 further in, in one line
         except Exception:
             logger.warning("page cache unavailable; rendering", exc_info=True)
+            RESULTS.labels("error").inc()
             return self.get_response(request)
         if stored is not None:
             status, headers, content = stored
@@ -117,6 +129,7 @@ class PageCacheMiddleware:
             for name, value in headers:
                 response[name] = value
             response["X-Page-Cache"] = "hit"
+            RESULTS.labels("hit").inc()
             return response
         response = self.get_response(request)
         if (
@@ -135,4 +148,5 @@ class PageCacheMiddleware:
             except Exception:
                 logger.warning("page cache: could not store a page", exc_info=True)
             response["X-Page-Cache"] = "miss"
+            RESULTS.labels("miss").inc()
         return response

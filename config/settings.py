@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     "csp",
+    "django_prometheus",
+    "django_guid",
     "members",
     "posts",
     "follows",
@@ -48,7 +50,11 @@ INSTALLED_APPS = [
     "lab",
 ]
 
+# django-prometheus's pair sits at the two ends, so its counts and latencies cover
+# every other middleware; the request id is set before anything can log.
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django_guid.middleware.guid_middleware",
     "config.middleware.RequestBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -64,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 # The toolbar is for a developer's browser only: never in tests (pytest-django
@@ -248,6 +255,22 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Request ids (django-guid): nginx's X-Request-ID, or a new one when there is none
+# or it is not a UUID (32 hex characters, with or without dashes), so a hostile
+# header never reaches the logs as an id. It comes back on the response, is in every
+# log line of the request and, with a broker, in the logs of the tasks it sent.
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,
+    "EXPOSE_HEADER": False,  # no cross-origin readers
+    "INTEGRATIONS": [],
+}
+if not CELERY_TASK_ALWAYS_EAGER:
+    # Not without a broker: a task run in-process would end the request's id with it.
+    from django_guid.integrations import CeleryIntegration
+
+    DJANGO_GUID["INTEGRATIONS"].append(CeleryIntegration(use_django_logging=True))
+
 # One handler, on the root logger, so each line is printed once. Django's
 # defaults give "django" and "django.server" console handlers of their own,
 # and "django" also propagated to the root: two or three copies of a line.
@@ -256,14 +279,26 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "{levelname} {name}: {message}", "style": "{"}},
-    "filters": {"one_line": {"()": "config.logs.OneLine"}},
+    "formatters": {
+        "plain": {
+            "format": "{asctime} {levelname} [{request_id}] {name}: {message}",
+            "style": "{",
+        }
+    },
+    "filters": {
+        "one_line": {"()": "config.logs.OneLine"},
+        "request_id": {"()": "config.logs.RequestId"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        },
         "console_one_line": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["one_line"],
+            "filters": ["one_line", "request_id"],
         },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
@@ -273,6 +308,9 @@ LOGGING = {
         "django.utils.autoreload": {"level": "WARNING"},
         # A hostile Host header or the like: one short line, not a 33 KB traceback.
         "django.security": {"handlers": ["console_one_line"], "propagate": False},
+        # django-guid says "found in the header" on every request; its warnings quote
+        # the refused header, which may be 8 KB of anything: one short line.
+        "django_guid": {"handlers": ["console_one_line"], "level": "WARNING", "propagate": False},
         # django-axes narrates every attempt at INFO; lockouts are warnings.
         "axes": {"level": "WARNING"},
         # Celery's eager mode (no broker) logs each task it runs in-process.

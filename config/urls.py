@@ -8,6 +8,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 from django.views.i18n import set_language
 
+from config import health
+
 
 @require_safe
 def favicon(request: HttpRequest) -> HttpResponse:
@@ -17,6 +19,10 @@ def favicon(request: HttpRequest) -> HttpResponse:
 
 
 urlpatterns = [
+    # For machines: no language prefix, no trailing slash.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics, name="metrics"),
     path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     # The language switcher. Exempt from CSRF: choosing a language is no one's secret,

@@ -1,6 +1,11 @@
-"""Each log line is printed once: one handler, on the root logger."""
+"""Each log line is printed once: one handler, on the root logger; each carries the
+request's id, which comes back to the client."""
 
+import io
 import logging
+import re
+
+import pytest
 
 
 def test_django_loggers_end_at_the_root_handler_only():
@@ -9,3 +14,54 @@ def test_django_loggers_end_at_the_root_handler_only():
         logger = logging.getLogger(name)
         assert logger.handlers == [], name
         assert logger.propagate, name
+
+
+@pytest.fixture
+def log_lines():
+    """What the root handler prints (its real format and filters) during the test."""
+    [handler] = [h for h in logging.getLogger().handlers if h.get_name() == "console"]
+    stream = io.StringIO()
+    saved = handler.setStream(stream)
+    yield lambda: stream.getvalue().splitlines()
+    handler.setStream(saved)
+
+
+NGINX_ID = "0f8e2d4c6b1a49e7a3c5d7f9e1b3a5c7"  # nginx's $request_id: 32 hex characters
+
+
+def test_the_request_id_comes_back_and_is_in_the_request_s_log_lines(client, log_lines):
+    response = client.get("/no-such-page/", HTTP_X_REQUEST_ID=NGINX_ID)
+
+    assert response.status_code == 404
+    assert response["X-Request-ID"] == NGINX_ID
+    [line] = [line for line in log_lines() if "Not Found" in line]
+    assert re.fullmatch(
+        rf"\d{{4}}-\d\d-\d\d [\d:,]+ WARNING \[{NGINX_ID}\] django.request: .*", line
+    )
+
+
+def test_without_an_id_the_request_gets_one(client):
+    response = client.get("/healthz")
+    assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"])
+
+
+def test_a_line_outside_any_request_says_so(log_lines):
+    logging.getLogger("config.tests").warning("between requests")
+    assert "WARNING [-] config.tests: between requests" in log_lines()[-1]
+
+
+@pytest.mark.parametrize("hostile", ["a" * 5000, "x\u00e9<script>" * 10, "1; DROP TABLE"])
+def test_a_hostile_id_is_replaced_and_not_repeated_at_length(client, hostile, log_lines):
+    # django-guid's warning quotes what was sent; the django_guid logger is one-line.
+    [handler] = [h for h in logging.getLogger().handlers if h.get_name() == "console"]
+    one_line = logging.getLogger("django_guid").handlers[0]
+    saved = one_line.setStream(handler.stream)
+    try:
+        response = client.get("/healthz", HTTP_X_REQUEST_ID=hostile)
+    finally:
+        one_line.setStream(saved)
+
+    assert response.status_code == 200
+    assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"])
+    assert hostile not in "\n".join(log_lines())
+    assert all(len(line) < 500 for line in log_lines())

@@ -45,7 +45,7 @@ def get(port: int, path: str) -> tuple[int, bytes, bytes]:
 
 
 @contextlib.contextmanager
-def served(tmp_path, database_url: str):
+def served(tmp_path, database_url: str, **extra_env: str):
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))},
@@ -54,6 +54,7 @@ def served(tmp_path, database_url: str):
         "ALLOWED_HOSTS": "127.0.0.1",
         "BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "1",
+        **extra_env,
     }
     log = (tmp_path / f"gunicorn-{port}.log").open("w")
     server = subprocess.Popen(
