@@ -16,7 +16,11 @@ member's, or carry a flash message), a response that sets a cookie, anything but
 a GET answered 200 by a view marked ``@public_page``. A cached page holds no CSRF
 token: the public pages have no form that needs one (the language switcher's
 POST is exempt). The generation and the pages live in Django's default cache,
-which must be shared by every process serving the site (settings: CACHES).
+which must be shared by every process serving the site (settings: CACHES); each
+process may also keep the generation for LOCAL_CACHE_SECONDS (config/cache.py),
+so an anonymous reader served by another process may see a write that much late.
+A cache that fails is a miss: the page is rendered, and a new generation that
+could not be stored leaves the old pages to their expiry, PAGE_CACHE_SECONDS.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from prometheus_client import Counter
+
+from config.cache import local_forget, local_get_or_set
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +64,9 @@ def public_pages_changed() -> None:
 def _new_generation() -> None:
     try:
         cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
-    except Exception:  # a cache that is down serves nothing stale either (see _get)
-        logger.warning("page cache: could not set a new generation", exc_info=True)
+    except Exception as exc:
+        logger.warning("page cache: could not set a new generation (%s)", _reason(exc))
+    local_forget(GENERATION_KEY)
 
 
 def public_page(view):
@@ -75,6 +82,10 @@ def public_page(view):
 
 
 def _generation() -> str:
+    return local_get_or_set(GENERATION_KEY, _shared_generation)
+
+
+def _shared_generation() -> str:
     generation = cache.get(GENERATION_KEY)
     if generation is None:
         generation = uuid.uuid4().hex
@@ -104,7 +115,8 @@ def _cacheable_request(request: HttpRequest) -> bool:
 class PageCacheMiddleware:
     """Serve a cached public page before sessions, CSRF and the view; store the misses.
 
-    Sits right after WhiteNoise: a hit costs two cache reads and nothing else.
+    Sits right after WhiteNoise: a hit costs two cache reads (one while the
+    local tier holds the generation) and nothing else.
     A cache that fails is a miss (the page is rendered), never an error.
     """
 
@@ -119,8 +131,8 @@ class PageCacheMiddleware:
             stored = cache.get(key)
         except DisallowedHost:
             return self.get_response(request)  # answered with a 400 further in, in one line
-        except Exception:
-            logger.warning("page cache unavailable; rendering", exc_info=True)
+        except Exception as exc:
+            logger.warning("page cache unavailable (%s); rendering", _reason(exc))
             RESULTS.labels("error").inc()
             return self.get_response(request)
         if stored is not None:
@@ -145,8 +157,14 @@ class PageCacheMiddleware:
                     (response.status_code, headers, response.content),
                     settings.PAGE_CACHE_SECONDS,
                 )
-            except Exception:
-                logger.warning("page cache: could not store a page", exc_info=True)
+            except Exception as exc:
+                logger.warning("page cache: could not store a page (%s)", _reason(exc))
             response["X-Page-Cache"] = "miss"
             RESULTS.labels("miss").inc()
         return response
+
+
+def _reason(exc: Exception) -> str:
+    # One line: a cache that is down fails every request the same way, and a
+    # traceback each time would bury the rest of the log.
+    return f"{type(exc).__name__}: {exc}"

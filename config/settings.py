@@ -12,6 +12,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from config.cache import cache_from_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -203,11 +205,19 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The cache every process of the site shares (the page cache depends on it): memory
 # for one process (make run), a directory for several on one machine (gunicorn
 # sets one when CACHE_URL is empty), Redis for several machines
-# (CACHE_URL=redis://127.0.0.1:6379/1).
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
-CACHES["default"].setdefault("OPTIONS", {})
-if "Redis" not in CACHES["default"]["BACKEND"]:
-    CACHES["default"]["OPTIONS"].setdefault("MAX_ENTRIES", 10_000)
+# (CACHE_URL=redis://127.0.0.1:6379/1), through django-redis: a Redis that is down
+# or silent is a miss, never an error, and holds no call longer than 0.25 s
+# (config/cache.py; what is cached and for how long: docs/caching.md).
+CACHES = {"default": cache_from_url(env.str("CACHE_URL", default="locmemcache://"))}
+# config.cache logs an outage once, in one line; this would log a traceback a call.
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
+# Values read on almost every request (the page generation, the pull authors) are
+# kept this many seconds in each process too (0: not kept; the cluster sets 1).
+LOCAL_CACHE_SECONDS = env.float("LOCAL_CACHE_SECONDS", default=0.0)
+# Sessions live in the database, with a copy in the cache for at most this many
+# seconds: a lost cache logs nobody out (config/sessions.py).
+SESSION_ENGINE = "config.sessions"
+SESSION_CACHE_SECONDS = env.int("SESSION_CACHE_SECONDS", default=60)
 # Anonymous public pages are fresh after every write through the services; other
 # changes (the admin, bulk loaders) show within this many seconds.
 PAGE_CACHE = env.bool("PAGE_CACHE", default=True)

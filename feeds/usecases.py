@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
+from config.cache import local_forget, local_get_or_set
 from config.db import retry_on_lock_conflict
 from feeds import services as feeds
 from feeds.models import FanoutJob
@@ -108,13 +109,29 @@ def unfollow(*, follower_id: int, followee_id: int) -> bool:
 # --- pull: authors with huge audiences ---------------------------------------------------
 
 
-def pull_authors() -> set[int]:
-    """Members whose posts are read at read time (followers > FEED_FANOUT_LIMIT), cached."""
-    return cache.get_or_set(
-        PULL_AUTHORS_KEY,
-        lambda: follows.members_with_followers_over(limit=settings.FEED_FANOUT_LIMIT),
-        PULL_AUTHORS_SECONDS,
+def pull_authors() -> frozenset[int]:
+    """Members whose posts are read at read time (followers > FEED_FANOUT_LIMIT), cached.
+
+    Read on every home page: in the shared cache for PULL_AUTHORS_SECONDS, and in
+    each process for LOCAL_CACHE_SECONDS. Without the cache, counted every time.
+    """
+    return local_get_or_set(PULL_AUTHORS_KEY, _shared_pull_authors)
+
+
+def _shared_pull_authors() -> frozenset[int]:
+    return frozenset(
+        cache.get_or_set(
+            PULL_AUTHORS_KEY,
+            lambda: follows.members_with_followers_over(limit=settings.FEED_FANOUT_LIMIT),
+            PULL_AUTHORS_SECONDS,
+        )
     )
+
+
+def pull_authors_forget() -> None:
+    """Count the pull authors afresh on the next call (after FEED_FANOUT_LIMIT changes)."""
+    cache.delete(PULL_AUTHORS_KEY)
+    local_forget(PULL_AUTHORS_KEY)
 
 
 def _is_pull_author(member_id: int) -> bool:

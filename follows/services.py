@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -94,7 +95,7 @@ def is_following(*, follower_id: int, followee_id: int) -> bool:
     return Follow.objects.filter(follower_id=follower_id, followee_id=followee_id).exists()
 
 
-def following_among(*, follower_id: int, member_ids: set[int]) -> set[int]:
+def following_among(*, follower_id: int, member_ids: AbstractSet[int]) -> set[int]:
     """Which of ``member_ids`` the follower follows: point reads of the unique index."""
     if not member_ids:
         return set()

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from unittest import mock
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, reset_queries, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
@@ -99,12 +98,12 @@ def clean_up(made: Made) -> int:
 @contextmanager
 def pull_limit(limit: int) -> Iterator[None]:
     """FEED_FANOUT_LIMIT set to ``limit`` for a while, with the cached pull authors forgotten."""
-    cache.delete(usecases.PULL_AUTHORS_KEY)
+    usecases.pull_authors_forget()
     try:
         with override_settings(FEED_FANOUT_LIMIT=limit):
             yield
     finally:
-        cache.delete(usecases.PULL_AUTHORS_KEY)
+        usecases.pull_authors_forget()
 
 
 # --- plans ---------------------------------------------------------------------------
