@@ -33,8 +33,8 @@ import time
 from contextlib import suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
-from inspect import iscoroutinefunction
 
+from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.db import DEFAULT_DB_ALIAS, Error, connections
