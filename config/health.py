@@ -30,6 +30,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django_prometheus.exports import ExportToDjangoView
 
+from config import dbrouter
 from config.security import client_ip
 
 logger = logging.getLogger(__name__)
@@ -112,8 +113,13 @@ def _broker_state() -> dict:
 
 
 def _replica_state() -> dict:
-    """The read replica's state: {"state": ..., and whatever else the router reports}."""
-    return {"state": NOT_CONFIGURED}
+    """The read replica's state as the router sees it (reads go to it only when "up")."""
+    status = dbrouter.replica_status()
+    if not status.pop("configured"):
+        return {"state": NOT_CONFIGURED}
+    if "detail" in status:
+        status["error"] = status.pop("detail")
+    return status
 
 
 def _timed(check: Callable[[], dict]) -> dict:

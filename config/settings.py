@@ -52,7 +52,8 @@ INSTALLED_APPS = [
     "lab",
 ]
 
-# django-prometheus's pair sits at the two ends, so its counts and latencies cover
+# django-prometheus's pair sits at the two ends (but for the replica retry, which must
+# come after every process_view hook), so its counts and latencies cover
 # every other middleware; the request id is set before anything can log.
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
@@ -61,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.pagecache.PageCacheMiddleware",
+    "config.dbrouter.ReplicaMiddleware",  # marks the reads that may go to the replica
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -73,6 +75,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # Calls the view itself (to retry it on the primary): last of the process_view hooks.
+    "config.dbrouter.ReplicaRetryMiddleware",
 ]
 
 # The toolbar is for a developer's browser only: never in tests (pytest-django
@@ -137,6 +141,29 @@ else:
         }
     )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# A read replica (REPLICA_URL=mysql://...): safe web requests read from it while it
+# is at most REPLICA_MAX_LAG seconds behind; a client reads the primary for
+# REPLICA_PIN_SECONDS after it wrote; each process asks the replica for its state
+# at most every REPLICA_CHECK_SECONDS. Empty: one database, no router.
+REPLICA_URL = env.str("REPLICA_URL", default="")
+REPLICA_MAX_LAG = env.int("REPLICA_MAX_LAG", default=5)
+REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=10)
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=1)
+if REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(REPLICA_URL)
+    if DATABASES["replica"]["ENGINE"] != DATABASES["default"]["ENGINE"]:
+        raise ImproperlyConfigured(
+            "REPLICA_URL must be a database of the same kind as DATABASE_URL."
+        )
+    DATABASES["replica"]["OPTIONS"] = {
+        **DATABASES["default"]["OPTIONS"],
+        "connect_timeout": 1,  # a silent replica costs a second, then reads go to the primary
+    }
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    # A kept connection to a replica that restarted is found dead before use, not mid-query.
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["config.dbrouter.PrimaryReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "members.Member"

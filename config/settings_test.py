@@ -10,6 +10,10 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-not-a-secret")
 os.environ["DEBUG"] = "false"  # no toolbar, no debug pages under test
 os.environ.setdefault("HTTPS", "false")  # the test client speaks plain HTTP
+# One database, even with the cluster's environment loaded: a test may only open
+# the connections it declares, and config/tests/test_dbrouter.py adds the
+# replica (a mirror of the test database) itself.
+os.environ.pop("REPLICA_URL", None)
 
 from config.settings import *  # noqa: E402,F403
 
