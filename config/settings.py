@@ -226,9 +226,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 # Two queues: the default one (fan-out, sweepers) and "mail" (the welcome email),
 # so a mail backlog held back by the rate limit never delays a fan-out. Listed
-# here so that a worker started without -Q consumes both.
+# here so that a worker started without -Q consumes both. Each needs a routing key
+# of its own: without one Celery binds both with the default key, and every
+# message would be copied into both queues.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = [Queue("celery"), Queue("mail")]
+CELERY_TASK_QUEUES = [Queue("celery", routing_key="celery"), Queue("mail", routing_key="mail")]
 CELERY_TASK_ROUTES = {"members.tasks.send_welcome": {"queue": "mail"}}
 CELERY_BEAT_SCHEDULE = {
     "feeds-sweep": {"task": "feeds.tasks.sweep", "schedule": env.float("FEED_SWEEP_SECONDS", 30)},
