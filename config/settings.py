@@ -11,6 +11,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 from config.cache import cache_from_url
 
@@ -267,9 +268,41 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0.1}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
+# Two queues: the default one (fan-out, sweepers) and "mail" (the welcome email),
+# so a mail backlog held back by the rate limit never delays a fan-out. Listed
+# here so that a worker started without -Q consumes both. Each needs a routing key
+# of its own: without one Celery binds both with the default key, and every
+# message would be copied into both queues.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue("celery", routing_key="celery"), Queue("mail", routing_key="mail")]
+CELERY_TASK_ROUTES = {"members.tasks.send_welcome": {"queue": "mail"}}
 CELERY_BEAT_SCHEDULE = {
     "feeds-sweep": {"task": "feeds.tasks.sweep", "schedule": env.float("FEED_SWEEP_SECONDS", 30)},
+    "mail-sweep": {
+        "task": "members.tasks.sweep_mail",
+        "schedule": env.float("MAIL_SWEEP_SECONDS", 60),
+    },
 }
+
+# Outbound mail (the welcome email at sign-up). EMAIL_URL=smtp://host:port (or
+# smtp+tls://user:password@host:587) sends through that server; empty, mail is
+# printed to the console (the log), in production too: nothing is delivered
+# until EMAIL_URL is set.
+_email = env.email_url_config(env.str("EMAIL_URL", default="") or "consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # seconds; a silent server is a retry
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SNS <no-reply@sns.example>")
+# The provider refuses more than so many messages a second. This is Celery's rate
+# limit on the sending task, and it holds per worker (each `celery worker`, whatever
+# its concurrency), not across workers: keep MAIL_RATE_LIMIT x workers under the
+# provider's limit (the cluster: 2 workers x 8/s = 16/s against 20/s).
+MAIL_RATE_LIMIT = env.str("MAIL_RATE_LIMIT", default="8/s")
 
 # Home feeds: authors with more followers than this are pulled at read time
 # instead of fanned out; each member's feed keeps its newest FEED_MAX_ENTRIES.

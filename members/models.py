@@ -186,3 +186,42 @@ class NicknameHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.nickname} ({timezone.localtime(self.changed_at):%Y-%m-%d %H:%M})"
+
+
+class WelcomeMail(models.Model):
+    """The welcome email of one sign-up: the mail domain's transactional outbox.
+
+    Written in the sign-up's own transaction and sent to the ``mail`` queue after
+    the commit; the sweeper queues again what has been pending too long, so a
+    process that dies after the commit or a broker that is down delays the mail
+    but never loses it. ``sent_at`` is set once the provider has accepted it: a
+    message delivered to the worker twice is sent once.
+    """
+
+    member = models.ForeignKey(
+        Member,
+        on_delete=models.CASCADE,  # a member deleted before the mail went needs none
+        related_name="+",
+        verbose_name=_("member"),
+    )
+    # Copied: the address the member signed up with, whatever happens to the row later.
+    to = models.EmailField(_("to"), max_length=254)
+    language = models.CharField(_("language"), max_length=8, default="en")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Last queued again by the sweeper (the first send is not recorded: the request
+    # does no more than write this row).
+    queued_at = models.DateTimeField(_("last queued at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # The provider refused the address for good (5xx): never tried again.
+    failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("welcome email")
+        verbose_name_plural = _("welcome emails")
+        indexes = [
+            # The sweeper: WHERE sent_at IS NULL AND failed_at IS NULL ... ORDER BY id.
+            models.Index(fields=["sent_at", "id"], name="welcome_mail_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return f"welcome email {self.pk} to {self.to}"

@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from config.pagecache import public_pages_changed
+from members import mail
 from members.models import EARLIEST_BIRTHDATE, Member, NicknameHistory, normalize_email
 
 SEED_EMAIL_DOMAIN = "seed.example"
@@ -45,7 +46,9 @@ def member_register(
     """Create a member and the first row of its nickname history.
 
     ``password=None`` gives an unusable password (the member cannot log in).
-    ``at`` backdates the sign-up (demo data); by default it is now.
+    ``at`` backdates the sign-up (demo data); by default it is now. A sign-up
+    happening now gets a welcome email, sent by the worker after the commit
+    (``members.mail``); a backdated one (demo data) does not.
     """
     member = Member(
         email=email,
@@ -73,6 +76,8 @@ def member_register(
     history = member.first_nickname()
     history.full_clean()
     history.save()
+    if at is None:
+        mail.welcome_mail_record(member=member)
     public_pages_changed()
     return member
 

@@ -1,9 +1,15 @@
 """Django's createsuperuser, with our email / nickname / birthdate member."""
 
-import pytest
-from django.core.management import CommandError, call_command
+from datetime import date
+from io import StringIO
 
-from members.models import Member, NicknameHistory
+import pytest
+from django.core import mail as outbox
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from members import services
+from members.models import Member, NicknameHistory, WelcomeMail
 from members.tests.mothers import PASSWORD, a_member
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +114,14 @@ class TestSeedMembers:
     def test_count_is_required(self):
         with pytest.raises(CommandError, match="--count"):
             call_command("seed_members")
+
+
+def test_mail_sweep_sends_what_was_left():
+    services.member_register(
+        email="kim@example.com", nickname="kim", birthdate=date(1990, 1, 2), password=None
+    )  # its send never ran
+    WelcomeMail.objects.update(created_at=timezone.now() - timezone.timedelta(minutes=10))
+    out = StringIO()
+    call_command("mail_sweep", stdout=out)
+    assert "Queued 1 pending" in out.getvalue()
+    assert [m.to for m in outbox.outbox] == [["kim@example.com"]]

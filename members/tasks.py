@@ -1,0 +1,54 @@
+"""Celery tasks of the member domain: the welcome email, on the ``mail`` queue.
+
+``send_welcome`` is rate-limited (``MAIL_RATE_LIMIT``) so the provider, which
+refuses more than so many messages a second, is never pushed past its limit. A
+Celery rate limit holds per worker, not across workers: N workers send up to N
+times the rate. Acknowledged late (settings), so a worker that dies mid-send
+leaves the message to another; a mail already sent is not sent again.
+"""
+
+import logging
+
+from celery import shared_task
+from celery.signals import worker_ready
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
+from members import mail
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE = (mail.MailDeferred, OperationalError, InterfaceError)
+# Without a broker the task runs in-process and a retry runs at once, again and
+# again: a few tries, then the mail waits for the sweeper.
+EAGER_TRIES = 3
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=RETRYABLE,
+    retry_backoff=True,
+    retry_backoff_max=60,
+    max_retries=None,  # the provider comes back; never drop a mail
+    rate_limit=settings.MAIL_RATE_LIMIT,
+)
+def send_welcome(self, mail_id: int) -> bool:
+    try:
+        return mail.welcome_mail_deliver(mail_id=mail_id)
+    except RETRYABLE:
+        if self.request.is_eager and self.request.retries + 1 >= EAGER_TRIES:
+            logger.warning("welcome email %s deferred; the sweeper will send it", mail_id)
+            return False
+        raise
+
+
+@shared_task
+def sweep_mail() -> int:
+    """Queue again the welcome emails pending too long (run every MAIL_SWEEP_SECONDS)."""
+    return mail.sweep()
+
+
+@worker_ready.connect
+def _sweep_mail_on_start(**kwargs) -> None:
+    # Mail left pending while no worker ran (or the broker was down) is queued again.
+    sweep_mail.delay()

@@ -1,0 +1,221 @@
+"""The welcome email: one outbox row per sign-up, sent after the commit, never
+lost and never sent twice. Tasks run in-process (no broker) into Django's
+locmem mailbox, except where the point is a real socket."""
+
+import re
+import smtplib
+import socket
+from datetime import date
+
+import pytest
+from django.core import mail as outbox
+from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
+from django.utils import timezone, translation
+from kombu.exceptions import OperationalError as BrokerDown
+
+from members import mail, services, tasks
+from members.models import WelcomeMail
+from members.tests.mothers import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def register(email: str = "kim@example.com", **fields):
+    return services.member_register(
+        email=email, nickname="kim", birthdate=date(1990, 1, 2), password=PASSWORD, **fields
+    )
+
+
+def age_mails(minutes: int = 10) -> None:
+    """Make every pending mail look queued long ago, as the sweeper sees a lost one."""
+    earlier = timezone.now() - timezone.timedelta(minutes=minutes)
+    WelcomeMail.objects.update(created_at=earlier, queued_at=None)
+
+
+RATE_LIMITED = smtplib.SMTPDataError(451, b"4.7.1 Rate limit exceeded")
+
+
+class Refusing(LocmemBackend):
+    """A provider that refuses the next ``refusals`` messages with ``error``."""
+
+    refusals = 0
+    error: smtplib.SMTPException = RATE_LIMITED
+
+    def send_messages(self, messages):
+        if Refusing.refusals:
+            Refusing.refusals -= 1
+            raise Refusing.error
+        return super().send_messages(messages)
+
+
+@pytest.fixture
+def refusing(settings):
+    settings.EMAIL_BACKEND = f"{__name__}.Refusing"
+    yield Refusing
+    Refusing.refusals, Refusing.error = 0, RATE_LIMITED
+
+
+class TestSignUp:
+    def test_writes_one_row_and_sends_after_the_commit(self, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            member = register()
+        row = WelcomeMail.objects.get()
+        assert (row.member_id, row.to, row.sent_at) == (member.pk, "kim@example.com", None)
+        assert outbox.outbox == []  # nothing leaves before the commit
+
+        for callback in callbacks:
+            callback()
+
+        [message] = outbox.outbox
+        assert message.to == ["kim@example.com"]
+        assert message.subject == "Welcome to SNS, kim"
+        assert "Hello kim" in message.body
+        assert message.extra_headers["Message-ID"] == mail.message_id(row)
+        row.refresh_from_db()
+        assert row.sent_at is not None
+        assert mail.welcome_mails_pending() == []
+
+    def test_in_the_language_of_the_sign_up(self, django_capture_on_commit_callbacks):
+        with translation.override("ko"), django_capture_on_commit_callbacks(execute=True):
+            register()
+        with translation.override("fr"), django_capture_on_commit_callbacks(execute=True):
+            register(email="lee@example.com")
+
+        assert list(WelcomeMail.objects.order_by("id").values_list("language", flat=True)) == [
+            "ko",
+            "en",  # a language the site does not speak: English
+        ]
+        korean, english = outbox.outbox
+        assert korean.subject == "SNS에 오신 것을 환영합니다, kim님"
+        assert english.subject == "Welcome to SNS, kim"
+
+    def test_the_message_id_is_the_same_for_every_attempt_and_unlike_others(self):
+        first, second = register(), register(email="lee@example.com")
+        rows = list(WelcomeMail.objects.order_by("id"))
+        assert [r.member_id for r in rows] == [first.pk, second.pk]
+        ids = [mail.message_id(r) for r in rows]
+        assert ids == [mail.message_id(WelcomeMail.objects.get(pk=r.pk)) for r in rows]
+        assert ids[0] != ids[1]
+        assert re.fullmatch(rf"<welcome-{rows[0].pk}\.\d{{14}}@sns\.example>", ids[0])
+
+    def test_bulk_seeded_and_backdated_members_get_no_mail(
+        self, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            services.members_seed(count=5, seed=7)
+            register(at=timezone.now() - timezone.timedelta(days=30))  # demo data
+        assert WelcomeMail.objects.count() == 0
+        assert outbox.outbox == []
+
+
+class TestNothingLost:
+    def test_queued_while_the_broker_is_down_the_sweeper_sends_it(
+        self, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        def down(*args, **kwargs):
+            raise BrokerDown("[Errno 111] Connection refused")
+
+        monkeypatch.setattr(tasks.send_welcome, "delay", down)
+        with django_capture_on_commit_callbacks(execute=True):
+            member = register()  # no error for the member signing up
+        assert services.member_get(member_id=member.pk) is not None
+        [pending] = mail.welcome_mails_pending()
+        assert mail.sweep() == 0  # not stale yet
+
+        age_mails()
+        assert mail.sweep() == 1  # still down: stays pending
+        assert mail.welcome_mails_pending() == [pending]
+
+        monkeypatch.undo()  # the broker is back
+        age_mails()
+        assert mail.sweep() == 1
+        assert len(outbox.outbox) == 1
+        assert mail.welcome_mails_pending() == []
+        age_mails()
+        assert mail.sweep() == 0  # sent mail is never swept again
+
+    def test_a_process_that_dies_after_the_commit_loses_nothing(self):
+        register()  # on_commit never runs: the process died right after COMMIT
+        age_mails()
+        assert mail.sweep() == 1
+        assert [m.to for m in outbox.outbox] == [["kim@example.com"]]
+
+    def test_a_mail_delivered_twice_is_sent_once(self):
+        register()
+        [mail_id] = mail.welcome_mails_pending()
+
+        assert mail.welcome_mail_deliver(mail_id=mail_id) is True
+        assert mail.welcome_mail_deliver(mail_id=mail_id) is False  # the message, redelivered
+        tasks.send_welcome.delay(mail_id)  # and once more through the queue
+
+        assert len(outbox.outbox) == 1
+
+    def test_a_member_deleted_before_the_mail_went_needs_none(self):
+        member = register()
+        services.member_delete(member_id=member.pk)
+        age_mails()
+        assert mail.sweep() == 0
+        assert outbox.outbox == []
+
+
+class TestTheProviderSaysNotNow:
+    def test_a_451_is_retried_and_the_mail_sent_once(
+        self, refusing, django_capture_on_commit_callbacks
+    ):
+        refusing.refusals = 1
+        with django_capture_on_commit_callbacks(execute=True):
+            register()
+        assert refusing.refusals == 0  # it was refused once ...
+        assert len(outbox.outbox) == 1  # ... and sent on the retry
+        assert mail.welcome_mails_pending() == []
+
+    def test_refused_every_time_in_process_it_waits_for_the_sweeper(
+        self, refusing, django_capture_on_commit_callbacks
+    ):
+        refusing.refusals = 100
+        with django_capture_on_commit_callbacks(execute=True):
+            register()  # a few tries in-process, no error, no endless loop
+        assert refusing.refusals == 100 - tasks.EAGER_TRIES
+        assert len(mail.welcome_mails_pending()) == 1
+
+        refusing.refusals = 0  # the provider takes mail again
+        age_mails()
+        assert mail.sweep() == 1
+        assert len(outbox.outbox) == 1
+
+    def test_a_closed_port_is_a_temporary_failure(self, settings):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            closed_port = s.getsockname()[1]
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", closed_port
+        register()
+        [mail_id] = mail.welcome_mails_pending()
+
+        with pytest.raises(mail.MailDeferred):
+            mail.welcome_mail_deliver(mail_id=mail_id)
+        assert mail.welcome_mails_pending() == [mail_id]
+
+    def test_an_address_refused_for_good_is_not_tried_again(self, refusing):
+        register()
+        [mail_id] = mail.welcome_mails_pending()
+        refusing.refusals = 1
+        refusing.error = smtplib.SMTPRecipientsRefused(
+            {"kim@example.com": (550, b"5.1.1 No such user")}
+        )
+
+        assert mail.welcome_mail_deliver(mail_id=mail_id) is False
+        assert WelcomeMail.objects.get(pk=mail_id).failed_at is not None
+        age_mails()
+        assert mail.sweep() == 0
+
+    def test_other_permanent_refusals_leave_it_pending(self, refusing):
+        register()
+        [mail_id] = mail.welcome_mails_pending()
+        refusing.refusals = 1
+        # A refusal of our own configuration, not of this mail.
+        refusing.error = smtplib.SMTPSenderRefused(554, b"5.7.1 Sender not allowed", "x@y")
+
+        with pytest.raises(smtplib.SMTPSenderRefused):
+            mail.welcome_mail_deliver(mail_id=mail_id)
+        assert mail.welcome_mails_pending() == [mail_id]

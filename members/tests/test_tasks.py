@@ -1,0 +1,208 @@
+"""End to end: a real ``celery -A config worker`` sends the welcome emails to a real
+SMTP stand-in that refuses more than 10 messages a second.
+
+The worker is started exactly as `make worker` does, with no queue option: it must
+consume the ``mail`` queue as well as the default one. It is a separate process, so
+this runs on MariaDB (transactional_db) in a RabbitMQ vhost of its own.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+import pytest
+from django.db import connection, transaction
+
+from config.celery import app
+from deploy.smtp_standin import read_mailbox, read_stats
+from members import mail, services
+from members.models import WelcomeMail
+
+ROOT = Path(__file__).resolve().parents[2]
+SIGN_UPS = 40
+PROVIDER_LIMIT = 10  # messages a second
+WORKER_RATE = "8/s"  # under it, with margin for the jitter of one worker
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def rabbitmqctl(*args: str) -> None:
+    command = shutil.which("rabbitmqctl")
+    if command is None:
+        pytest.fail("rabbitmqctl is missing: the worker test needs the machine's RabbitMQ")
+    subprocess.run([command, "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+def use_broker(url: str) -> None:
+    app.pool.force_close_all()
+    app._pool = None  # Celery caches the pool and the producer pool: start both anew
+    app.amqp._producer_pool = None
+    app.conf.broker_url = url
+
+
+@pytest.fixture
+def broker():
+    """A vhost of our own; this process publishes to it (not eagerly) for the test."""
+    name = f"sns-test-{uuid.uuid4().hex[:8]}"
+    rabbitmqctl("add_vhost", name)
+    rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+    url = f"amqp://guest:guest@127.0.0.1:5672/{name}"
+    saved = app.conf.broker_url
+    app.conf.task_always_eager = False
+    use_broker(url)
+    yield url
+    use_broker(saved)
+    app.conf.task_always_eager = True
+    rabbitmqctl("delete_vhost", name)
+
+
+@pytest.fixture
+def provider(tmp_path):
+    """The stand-in, as the cluster runs it; yields its mailbox path."""
+    port, mailbox = free_port(), tmp_path / "mailbox.jsonl"
+    with (tmp_path / "smtp.log").open("w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "deploy" / "smtp_standin.py"),
+                *("--host", "127.0.0.1", "--port", str(port)),
+                *("--max-per-second", str(PROVIDER_LIMIT), "--mailbox", str(mailbox)),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def listening() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    assert wait_until(listening, 15), "the SMTP stand-in did not start"
+    yield port, mailbox
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def database_url() -> str:
+    s = connection.settings_dict
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"mysql://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 3306}/{s['NAME']}"
+
+
+@pytest.fixture
+def worker(broker, provider, transactional_db, tmp_path, request):
+    """``celery -A config worker`` sending at MAIL_RATE_LIMIT (the test's param, or 8/s)."""
+    port, _ = provider
+    rate = getattr(request, "param", WORKER_RATE)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": "worker-test-only",
+        "HTTPS": "0",
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": broker,
+        "EMAIL_URL": f"smtp://127.0.0.1:{port}",
+        "MAIL_RATE_LIMIT": rate,
+    }
+    log = tmp_path / "worker.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo"]
+            + ["--loglevel", "INFO", "--without-gossip", "--without-mingle"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    yield log
+    process.terminate()
+    process.wait(timeout=30)
+    print(log.read_text()[-3000:])  # shown when the test fails
+
+
+def sign_up(n: int) -> dict[str, WelcomeMail]:
+    """``n`` sign-ups through the service; their outbox rows by address."""
+    emails = [
+        services.member_register(
+            email=f"member{k}@example.com",
+            nickname=f"m{k}",
+            birthdate=date(1990, 1, 2),
+            password=None,
+        ).email
+        for k in range(n)
+    ]
+    rows = {row.to: row for row in WelcomeMail.objects.all()}
+    assert sorted(rows) == sorted(emails)
+    return rows
+
+
+def arrived_once_each(mailbox: Path, rows: dict[str, WelcomeMail], seconds: float) -> None:
+    assert wait_until(lambda: len(read_mailbox(mailbox)) >= len(rows), seconds), (
+        f"{len(read_mailbox(mailbox))} of {len(rows)} mails arrived"
+    )
+    assert wait_until(lambda: mail.welcome_mails_pending() == [], 5)
+    time.sleep(0.5)  # anything sent twice would arrive now
+    delivered = read_mailbox(mailbox)
+    assert sorted(m["to"][0] for m in delivered) == sorted(rows)
+    assert sorted(m["message_id"] for m in delivered) == sorted(
+        mail.message_id(row) for row in rows.values()
+    )
+
+
+def test_each_queue_has_a_binding_of_its_own():
+    bindings = {name: (q.exchange.name, q.routing_key) for name, q in app.amqp.queues.items()}
+    assert bindings == {"celery": ("celery", "celery"), "mail": ("celery", "mail")}
+    route = app.amqp.router.route({}, "members.tasks.send_welcome")
+    assert route["queue"].name == "mail"
+    assert app.amqp.router.route({}, "feeds.tasks.fanout")["queue"].name == "celery"
+
+
+@pytest.mark.mysql
+def test_every_welcome_email_arrives_once_and_none_is_refused(worker, provider):
+    _, mailbox = provider
+    rows = sign_up(SIGN_UPS)
+
+    arrived_once_each(mailbox, rows, seconds=30)
+    assert read_stats(mailbox) == {"accepted": SIGN_UPS, "refused": 0, "duplicates": 0}
+    # Each message was delivered to the worker once: in one queue, not copied to both.
+    assert worker.read_text().count("members.tasks.send_welcome[") == SIGN_UPS
+
+    # A worker started with no queue option consumes the mail queue and the default one.
+    banner = worker.read_text()
+    assert ".> celery " in banner
+    assert ".> mail " in banner
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("worker", ["100/s"], indirect=True)
+def test_sent_faster_than_the_provider_takes_the_refused_are_retried_not_lost(worker, provider):
+    _, mailbox = provider
+    with transaction.atomic():  # all queued at once, at the commit: a burst
+        rows = sign_up(2 * PROVIDER_LIMIT)
+
+    arrived_once_each(mailbox, rows, seconds=60)
+    stats = read_stats(mailbox)
+    assert stats["refused"] > 0, stats  # the provider did say "451 not now" ...
+    assert (stats["accepted"], stats["duplicates"]) == (2 * PROVIDER_LIMIT, 0)  # ... to no harm
