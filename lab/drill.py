@@ -38,10 +38,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from deploy import cluster
+from deploy.smtp_standin import read_mailbox, read_stats
 from feeds import usecases as feed_usecases
 from feeds.models import FanoutJob, FeedEntry
 from follows import services as follows
 from likes import services as likes
+from members.mail import welcome_mails_pending
 from members.models import Member, WelcomeMail
 from posts import services as posts
 from posts.models import Post
@@ -263,7 +265,7 @@ def _worker_with_fanout(offsets: dict[str, int]) -> str | None:
 def outboxes_empty() -> bool:
     return (
         not FanoutJob.objects.exists()
-        and not WelcomeMail.objects.filter(sent_at__isnull=True).exists()
+        and not welcome_mails_pending()
     )
 
 
@@ -372,7 +374,7 @@ def check_counts() -> Check:
 
 
 def check_mail(first_member_id: int, signed_up: list[str]) -> list[Check]:
-    mailbox = cluster.read_mailbox()
+    mailbox = read_mailbox(cluster.mailbox_path())
     delivered = Counter(message["to"] for message in mailbox)
     emails = list(
         WelcomeMail.objects.filter(member_id__gt=first_member_id).values_list("to", flat=True)
@@ -380,7 +382,7 @@ def check_mail(first_member_id: int, signed_up: list[str]) -> list[Check]:
     acknowledged = set(signed_up)
     missing = [e for e in acknowledged if delivered[e] == 0]
     twice = [e for e in emails if delivered[e] > 1]
-    stats = cluster.read_mail_stats()
+    stats = read_stats(cluster.mailbox_path())
     return [
         Check(
             "welcome mails",
@@ -514,7 +516,7 @@ def run(*, members: int, readers: int, followers: int, burst: int, log) -> Resul
     signed_up += quiet + burst_done
     wait(
         "welcome mails",
-        lambda: not WelcomeMail.objects.filter(sent_at__isnull=True).exists(),
+        lambda: not welcome_mails_pending(),
         180,
         log,
     )

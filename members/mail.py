@@ -18,7 +18,7 @@ from email.utils import parseaddr
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -26,9 +26,11 @@ from members.models import Member, WelcomeMail
 
 logger = logging.getLogger(__name__)
 
-# A mail still not sent this long after it was last queued is queued again. Long
-# enough that a backlog behind the rate limit (MAIL_RATE_LIMIT x workers) is not
-# queued twice while it waits; the copies would be skipped but take rate slots.
+# A mail that could not be queued (the broker was down) is queued again once it is
+# this old. A mail that was queued and is still not sent this long after is queued
+# again too: long enough that a backlog behind the rate limit (MAIL_RATE_LIMIT x
+# workers) is not queued twice while it waits (copies are skipped but take slots).
+QUEUE_AGAIN_AFTER = timedelta(seconds=30)
 RESEND_AFTER = timedelta(minutes=5)
 SWEEP_LIMIT = 1_000
 
@@ -68,20 +70,23 @@ def send(mail_id: int) -> None:
         logger.warning(
             "welcome email %s not queued (broker unavailable?); the sweeper will", mail_id
         )
+        return
+    WelcomeMail.objects.filter(pk=mail_id, queued_at__isnull=True).update(queued_at=timezone.now())
 
 
 def sweep() -> int:
-    """Queue again every mail pending longer than RESEND_AFTER; returns how many."""
+    """Queue the pending mails that never reached the queue (older than
+    QUEUE_AGAIN_AFTER) or that were queued more than RESEND_AFTER ago; returns how many."""
     now = timezone.now()
+    never_queued = Q(queued_at__isnull=True, created_at__lt=now - QUEUE_AGAIN_AFTER)
     ids = list(
         WelcomeMail.objects.filter(sent_at__isnull=True, failed_at__isnull=True)
-        .annotate(last=Coalesce("queued_at", "created_at"))
-        .filter(last__lt=now - RESEND_AFTER)
+        .filter(never_queued | Q(queued_at__lt=now - RESEND_AFTER))
         .order_by("id")
         .values_list("id", flat=True)[:SWEEP_LIMIT]
     )
     if ids:
-        WelcomeMail.objects.filter(pk__in=ids).update(queued_at=now)
+        WelcomeMail.objects.filter(pk__in=ids, queued_at__isnull=False).update(queued_at=now)
     for mail_id in ids:
         send(mail_id)
     return len(ids)

@@ -134,6 +134,32 @@ class TestNothingLost:
         age_mails()
         assert mail.sweep() == 0  # sent mail is never swept again
 
+    def test_never_queued_goes_again_after_seconds_queued_after_minutes(
+        self, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        def down(*args, **kwargs):
+            raise BrokerDown("[Errno 111] Connection refused")
+
+        with django_capture_on_commit_callbacks(execute=True):
+            register("queued@example.com")  # reached the queue, still waiting there
+        monkeypatch.setattr(tasks.send_welcome, "delay", down)
+        with django_capture_on_commit_callbacks(execute=True):
+            register("stranded@example.com")
+        monkeypatch.undo()
+        queued = WelcomeMail.objects.get(to="queued@example.com")
+        stranded = WelcomeMail.objects.get(to="stranded@example.com")
+        queued.sent_at = None  # as if the worker had not got to it yet
+        queued.save()
+        assert queued.queued_at is not None
+        assert stranded.queued_at is None
+
+        a_minute_ago = timezone.now() - timezone.timedelta(minutes=1)
+        WelcomeMail.objects.update(created_at=a_minute_ago, queued_at=a_minute_ago)
+        WelcomeMail.objects.filter(pk=stranded.pk).update(queued_at=None)
+        assert mail.sweep() == 1  # the stranded one only: the queued one may still be coming
+        stranded.refresh_from_db()
+        assert stranded.sent_at is not None
+
     def test_a_process_that_dies_after_the_commit_loses_nothing(self):
         register()  # on_commit never runs: the process died right after COMMIT
         age_mails()
