@@ -39,8 +39,9 @@ from dataclasses import dataclass, field
 
 from deploy import cluster
 from deploy.smtp_standin import read_mailbox, read_stats
+from feeds import services as feed_services
 from feeds import usecases as feed_usecases
-from feeds.models import FanoutJob, FeedEntry
+from feeds.models import FeedEntry
 from follows import services as follows
 from likes import services as likes
 from members.mail import welcome_mails_pending
@@ -263,10 +264,7 @@ def _worker_with_fanout(offsets: dict[str, int]) -> str | None:
 
 
 def outboxes_empty() -> bool:
-    return (
-        not FanoutJob.objects.exists()
-        and not welcome_mails_pending()
-    )
+    return not feed_services.jobs_pending() and not welcome_mails_pending()
 
 
 @dataclass
@@ -375,7 +373,7 @@ def check_counts() -> Check:
 
 def check_mail(first_member_id: int, signed_up: list[str]) -> list[Check]:
     mailbox = read_mailbox(cluster.mailbox_path())
-    delivered = Counter(message["to"] for message in mailbox)
+    delivered = Counter(to for message in mailbox for to in message["to"])
     emails = list(
         WelcomeMail.objects.filter(member_id__gt=first_member_id).values_list("to", flat=True)
     )
