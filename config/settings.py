@@ -261,10 +261,18 @@ CELERY_TASK_EAGER_PROPAGATES = False  # a failed in-process task leaves its job 
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# A broker that is down must not hold a request: publishing fails fast, the job
-# stays in the outbox and the sweeper sends it again.
-CELERY_TASK_PUBLISH_RETRY = False
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# A broker that is down must not hold a request: publishing tries twice at most
+# (the second time on a new connection: after a broker restart, every pooled
+# connection is dead once), 1 s to connect each time; then the job stays in its
+# outbox and the sweeper sends it again.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0,
+    "interval_max": 0,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0.1}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True

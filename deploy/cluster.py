@@ -59,7 +59,7 @@ PORTS = {role: port + OFFSET for role, port in PORTS.items()}
 APP_PORT = 8101 + OFFSET
 # The stand-in provider refuses more than this many messages a second; each
 # worker sends at most MAIL_RATE (a Celery rate limit is per worker), with margin.
-SMTP_MAX_PER_SECOND = 20
+SMTP_MAX_PER_SECOND = 5
 MAIL_RATE = max(1, int(SMTP_MAX_PER_SECOND * 0.8) // max(WORKERS, 1))
 # Reads fall back to the primary when the replica is further behind than this.
 REPLICA_MAX_LAG = 5
@@ -190,42 +190,46 @@ def wait_for(what: str, check, timeout: float = 60, role: str | None = None) -> 
 
 
 def environment() -> dict[str, str]:
-    """``.cluster/env`` as a dict, written on first use (secrets are made once)."""
-    if not ENV_FILE.exists():
+    """``.cluster/env`` as a dict. Secrets are made once; a setting added to the
+    defaults since the file was written is added to it."""
+    values = {}
+    if ENV_FILE.exists():
+        for line in ENV_FILE.read_text().splitlines():
+            if "=" in line and not line.startswith("#"):
+                key, value = line.split("=", 1)
+                values[key] = value
+    password = values.get("DB_PASSWORD") or secrets.token_hex(16)
+    db = f"mysql://sns:{password}@{HOST}"
+    defaults = {
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "HTTPS": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CLIENT_IP_HEADER": "X-Real-IP",
+        "DB_PASSWORD": password,
+        "DATABASE_URL": f"{db}:{PORTS['primary']}/sns",
+        "REPLICA_URL": f"{db}:{PORTS['replica']}/sns",
+        "REPLICA_MAX_LAG": str(REPLICA_MAX_LAG),
+        "REPLICATION_PASSWORD": secrets.token_hex(16),
+        "CONN_MAX_AGE": "60",
+        "CACHE_URL": f"redis://{HOST}:{PORTS['redis']}/0",
+        "LOCAL_CACHE_SECONDS": "1",
+        "CELERY_BROKER_URL": f"amqp://guest:guest@{HOST}:{PORTS['broker']}//",
+        # A worker writes some 40 000 feed rows a second: audiences up to this size
+        # are pushed (the default, 10 000, suits the single process of make run).
+        "FEED_FANOUT_LIMIT": "50000",
+        "EMAIL_URL": f"smtp://{HOST}:{PORTS['smtp']}",
+        "MAIL_RATE_LIMIT": f"{MAIL_RATE}/s",
+        "WEB_CONCURRENCY": "2",
+        "THREADS": "8",
+    }
+    missing = {key: value for key, value in defaults.items() if key not in values}
+    if missing:
+        values.update(missing)
         STATE.mkdir(parents=True, exist_ok=True)
-        password = secrets.token_hex(16)
-        db = f"mysql://sns:{password}@{HOST}"
-        values = {
-            "DEBUG": "0",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "HTTPS": "0",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "CLIENT_IP_HEADER": "X-Real-IP",
-            "DATABASE_URL": f"{db}:{PORTS['primary']}/sns",
-            "REPLICA_URL": f"{db}:{PORTS['replica']}/sns",
-            "REPLICA_MAX_LAG": str(REPLICA_MAX_LAG),
-            "CONN_MAX_AGE": "60",
-            "CACHE_URL": f"redis://{HOST}:{PORTS['redis']}/0",
-            "LOCAL_CACHE_SECONDS": "1",
-            "CELERY_BROKER_URL": f"amqp://guest:guest@{HOST}:{PORTS['broker']}//",
-            "EMAIL_URL": f"smtp://{HOST}:{PORTS['smtp']}",
-            "MAIL_RATE_LIMIT": f"{MAIL_RATE}/s",
-            "WEB_CONCURRENCY": "2",
-            "THREADS": "8",
-            "REPLICATION_PASSWORD": secrets.token_hex(16),
-        }
         ENV_FILE.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
         ENV_FILE.chmod(0o600)
-    values = {}
-    for line in ENV_FILE.read_text().splitlines():
-        if "=" in line and not line.startswith("#"):
-            key, value = line.split("=", 1)
-            values[key] = value
     return values
-
-
-def db_password() -> str:
-    return environment()["DATABASE_URL"].split(":", 2)[2].split("@")[0]
 
 
 def manage(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -329,7 +333,7 @@ def start_mariadb(role: str, server_id: int) -> None:
 
 def primary_bootstrap() -> None:
     env = environment()
-    password, repl = db_password(), env["REPLICATION_PASSWORD"]
+    password, repl = env["DB_PASSWORD"], env["REPLICATION_PASSWORD"]
     sql(
         "primary",
         f"""

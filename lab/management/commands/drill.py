@@ -40,11 +40,13 @@ class Command(BaseCommand):
             out(f"{name:<30} {tally.requests:>9,} {tally.failed:>7} {cut:>11}  {note}")
             for reason, n in tally.failures.most_common():
                 out(f"{'':<30} {'':>9} {n:>7}  {reason}")
-        ms = result.signup_ms
+        s = result.signup
         out(
-            f"\nsign-up: {ms['quiet p50']:.0f} ms p50 one at a time; "
-            f"{ms['burst p50']:.0f} ms p50 / {ms['burst p95']:.0f} ms p95 in the burst; "
-            f"every welcome mail delivered {result.mail_seconds:.1f} s after the burst began"
+            f"\nsign-ups: one at a time {s['quiet p50']:.0f} ms p50 with no mail waiting, "
+            f"{s['backlog p50']:.0f} ms p50 with {s['backlog']:.0f} mails waiting "
+            f"({s['backlog p50'] / s['quiet p50']:.2f}x); the burst: {s['burst p50']:.0f} ms p50, "
+            f"{s['burst p95']:.0f} ms p95, answered in {s['burst seconds']:.1f} s; its mails "
+            f"all delivered {s['mail seconds']:.1f} s after it began"
         )
         out(f"\n{'check':<20} {'lost':>5}  detail")
         for check in result.checks:
