@@ -3,16 +3,21 @@
 # make lint  - ruff, import-linter contracts, missing migrations
 # make serve - production settings under gunicorn on 127.0.0.1:8000 (needs SECRET_KEY)
 # make bench - the performance figures (BENCH_ARGS="--posts 3000000 --json bench.json")
-# make load  - a bounded load test against a running `make serve` (LOAD_ARGS to change it)
+# make load  - the same bounded load against one server and the cluster (LOAD_ARGS to change it)
 # make throughput - requests/s of each page beside a static file (wrk, production server)
 # make worker - a Celery worker for the home-feed fan-out (needs CELERY_BROKER_URL)
+# make cluster - nginx, app servers, MariaDB primary + replica, Redis, RabbitMQ, workers
+#                and an SMTP stand-in on loopback (CLUSTER_APPS=3); again: starts what is down
+# make cluster-status / cluster-stop - each part's state, pid, port, replica lag / stop all
+# make drill - break each part of the running cluster under load; exit 1 if anything is lost
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint serve worker bench throughput load system-deps browser-deps clean
+.PHONY: run test lint serve worker bench throughput load cluster cluster-status cluster-stop \
+	drill system-deps cluster-deps browser-deps clean
 
 run: $(INSTALLED)
 	$(BIN)/python manage.py migrate
@@ -71,9 +76,23 @@ throughput: $(INSTALLED)
 	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-throughput-only} $(BIN)/python manage.py throughput $(THROUGHPUT_ARGS)
 
 # 20 users for 60 s against http://127.0.0.1:8000, then the summary (see README).
+# 20 users for 60 s against one server (what make serve starts) and then the cluster,
+# both over the cluster's primary database (see README and docs/scaling.md).
 load: $(INSTALLED)
-	$(BIN)/locust -f loadtest/locustfile.py --headless --host $${HOST:-http://127.0.0.1:8000} \
-		--users 20 --spawn-rate 5 --run-time 60s --only-summary --csv $${CSV:-/tmp/sns-load} $(LOAD_ARGS)
+	$(BIN)/python loadtest/compare.py $(LOAD_ARGS)
+
+cluster: $(INSTALLED) cluster-deps
+	$(BIN)/python deploy/cluster.py up
+
+cluster-status:
+	@$(PYTHON) deploy/cluster.py status
+
+cluster-stop:
+	@$(PYTHON) deploy/cluster.py stop
+
+# The drill's own checks read the cluster's databases: its environment, .cluster/env.
+drill: cluster
+	set -a; . .cluster/env; set +a; $(BIN)/python manage.py drill $(DRILL_ARGS)
 
 $(INSTALLED): requirements.txt
 	@$(MAKE) --no-print-directory system-deps
@@ -101,6 +120,16 @@ system-deps:
 	$(PYTHON) -c 'import ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
 	$(PYTHON) -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
 		|| missing="$$missing python3-dev"; \
+	[ -z "$$missing" ] || { $(APT_INSTALL); }
+
+# The engines of the cluster, from the machine's packages.
+cluster-deps:
+	@missing=""; \
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	[ -x /usr/sbin/mariadbd ] || missing="$$missing mariadb-server"; \
+	command -v mariadb >/dev/null || missing="$$missing mariadb-client"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing="$$missing rabbitmq-server"; \
 	[ -z "$$missing" ] || { $(APT_INSTALL); }
 
 # The browser tests drive Debian's Chromium (Playwright cannot download one here);
