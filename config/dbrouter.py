@@ -41,7 +41,7 @@ from django.db import DEFAULT_DB_ALIAS, Error, connections
 from django.http import HttpRequest, HttpResponse
 
 from config.middleware import DATABASE_ERRORS, database_unavailable
-from config.pagecache import _cacheable_request as page_cache_may_store
+from config.pagecache import may_store as page_cache_may_store
 
 logger = logging.getLogger(__name__)
 

@@ -103,7 +103,8 @@ def _key(request: HttpRequest, generation: str) -> str:
     return f"pages:{generation}:{digest}"
 
 
-def _cacheable_request(request: HttpRequest) -> bool:
+def may_store(request: HttpRequest) -> bool:
+    """Whether this request's answer may be served from, and stored in, the page cache."""
     return (
         settings.PAGE_CACHE
         and request.method == "GET"
@@ -124,7 +125,7 @@ class PageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not _cacheable_request(request):
+        if not may_store(request):
             return self.get_response(request)
         try:
             key = _key(request, _generation())
