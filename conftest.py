@@ -1,7 +1,10 @@
-"""Suite-wide test set-up: the ``mysql`` marker."""
+"""Suite-wide test set-up: the ``mysql`` marker, and the fixtures of a real broker,
+worker or silent peer (config/tests/workers.py)."""
 
 import pytest
 from django.db import connection
+
+pytest_plugins = ["config.tests.workers"]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -13,7 +13,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 from django.templatetags.static import static
 
+from config.net import free_port
 from members.models import Member
 from posts.models import Post
 
@@ -43,12 +43,6 @@ class Row:
     p99_ms: float
     errors: int
     ratio: float | None = None  # to the static file
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _member_with_posts() -> Member:

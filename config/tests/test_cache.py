@@ -4,9 +4,7 @@ leaves the site working and members logged in. The local tier. CACHE_URL's mappi
 from __future__ import annotations
 
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +17,7 @@ from django.test import Client, override_settings
 
 from config import cache as shared
 from config.cache import cache_from_url, local_forget, local_get_or_set
+from config.net import free_port
 from config.pagecache import GENERATION_KEY
 from feeds import usecases
 from members.tests.mothers import PASSWORD, a_member
@@ -26,20 +25,6 @@ from members.tests.mothers import PASSWORD, a_member
 pytestmark = pytest.mark.django_db(transaction=True)  # writes commit, as in production
 
 SESSION_PREFIX = "django.contrib.sessions.cached_db"
-
-
-def free_port() -> int:
-    """A free port of this test file's range (2800-2899)."""
-    ports = list(range(2800, 2900))
-    random.shuffle(ports)
-    for port in ports:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 2800-2899")
 
 
 class RedisServer:

@@ -35,7 +35,7 @@ from django.test.utils import CaptureQueriesContext
 
 from config import dbrouter
 from config.dbrouter import PRIMARY, REPLICA
-from lab.throughput import free_port
+from config.net import free_port
 from members.models import Member
 from members.tests.mothers import a_member
 

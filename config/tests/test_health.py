@@ -2,13 +2,7 @@
 a primary database that is down makes it a 503. Parts that are down are real: a
 closed port, a port that never answers, a served app on a database that refuses."""
 
-import contextlib
 import json
-import shutil
-import socket
-import subprocess
-import threading
-import uuid
 from unittest import mock
 
 import pytest
@@ -27,31 +21,6 @@ def redis_at(port: int) -> dict:
             "LOCATION": f"redis://127.0.0.1:{port}/13",
         }
     }
-
-
-@pytest.fixture
-def silent_port():
-    """A port that accepts connections and never says a word."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    held = []
-    stop = threading.Event()
-
-    def accept():
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            with contextlib.suppress(OSError):
-                held.append(listener.accept()[0])
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1]
-    stop.set()
-    thread.join()
-    for sock in held:
-        sock.close()
-    listener.close()
 
 
 def test_healthz_is_ok_without_touching_the_database(client, django_assert_num_queries):
@@ -113,23 +82,6 @@ def test_a_broker_that_refuses_is_degraded(client, settings):
     body = response.json()
     assert body["status"] == "degraded"
     assert body["parts"]["broker"]["state"] == "down"
-
-
-@pytest.fixture
-def vhost():
-    """A RabbitMQ vhost of this test's own on the machine's broker."""
-    command = shutil.which("rabbitmqctl")
-    if command is None:
-        pytest.fail("rabbitmqctl is missing: the broker check needs the machine's RabbitMQ")
-    name = f"sns-health-{uuid.uuid4().hex[:8]}"
-
-    def run(*args):
-        subprocess.run([command, "-q", *args], check=True, capture_output=True, timeout=60)
-
-    run("add_vhost", name)
-    run("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
-    yield f"amqp://guest:guest@127.0.0.1:5672/{name}"
-    run("delete_vhost", name)
 
 
 def test_a_broker_that_answers_is_up(client, settings, vhost):

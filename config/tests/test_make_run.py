@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.throughput import free_port
+from config.net import free_port
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 

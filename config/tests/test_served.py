@@ -11,13 +11,12 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from lab.throughput import free_port
+from config.net import free_port
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -119,38 +118,13 @@ def test_a_body_cut_short_is_a_400(sqlite_server):
     assert b"shorter than its Content-Length" in answer
 
 
-@pytest.fixture
-def silent_database():
-    """A port that accepts connections and never says a word."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    held = []
-    stop = threading.Event()
-
-    def accept():
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            with contextlib.suppress(OSError):
-                held.append(listener.accept()[0])
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1]
-    stop.set()
-    thread.join()
-    for sock in held:
-        sock.close()
-    listener.close()
-
-
 def closed_port() -> int:
     return free_port()  # nothing listens there once the probe socket is closed
 
 
 @pytest.mark.parametrize("database", ["refusing", "silent"])
 def test_a_database_down_or_silent_is_a_503(tmp_path, request, database):
-    port = closed_port() if database == "refusing" else request.getfixturevalue("silent_database")
+    port = closed_port() if database == "refusing" else request.getfixturevalue("silent_port")
     with served(tmp_path, f"mysql://root@127.0.0.1:{port}/sns") as server:
         api_status, api_head, api_body = get(server, "/api/posts")
         page_status, page_head, page_body = get(server, "/posts/")

@@ -11,15 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from config.net import free_port
 from deploy.smtp_standin import RATE_LIMITED, read_mailbox, read_stats
 
 STANDIN = Path(__file__).resolve().parents[1] / "smtp_standin.py"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Standin:

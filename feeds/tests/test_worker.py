@@ -5,19 +5,14 @@ can reach: this runs on MariaDB (the test database, with transactional_db), in
 a RabbitMQ vhost of its own that it creates and deletes.
 """
 
-import os
-import shutil
 import subprocess
 import sys
 import time
-import uuid
-from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
-from config.celery import app
+from config.tests.workers import ROOT, celery_worker, wait_until, worker_env
 from feeds import usecases
 from feeds.models import FanoutJob, FeedEntry
 from follows import services as follows
@@ -25,102 +20,13 @@ from members import services as members
 
 pytestmark = pytest.mark.mysql
 
-ROOT = Path(__file__).resolve().parents[2]
 BROKER_DOWN = "amqp://guest:guest@127.0.0.1:1//"
-
-
-def rabbitmqctl(*args: str) -> None:
-    command = shutil.which("rabbitmqctl")
-    if command is None:
-        pytest.fail("rabbitmqctl is missing: the worker test needs the machine's RabbitMQ")
-    subprocess.run([command, "-q", *args], check=True, capture_output=True, timeout=60)
-
-
-def use_broker(url: str) -> None:
-    """Point this process's publisher at ``url``, dropping connections made to the last one."""
-    app.pool.force_close_all()
-    app._pool = None  # Celery caches the pool and the producer pool: start both anew
-    app.amqp._producer_pool = None
-    app.conf.broker_url = url
-
-
-@pytest.fixture
-def vhost():
-    name = f"sns-test-{uuid.uuid4().hex[:8]}"
-    rabbitmqctl("add_vhost", name)
-    rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
-    yield f"amqp://guest:guest@127.0.0.1:5672/{name}"
-    rabbitmqctl("delete_vhost", name)
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"mysql://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 3306}/{s['NAME']}"
-
-
-@pytest.fixture
-def broker(vhost):
-    """This process publishes to the vhost (not eagerly) for the test's length."""
-    saved = app.conf.broker_url
-    app.conf.task_always_eager = False
-    use_broker(vhost)
-    yield vhost
-    use_broker(saved)
-    app.conf.task_always_eager = True
-
-
-def worker_env(broker: str) -> dict[str, str]:
-    """The environment of another process of ours on the test database."""
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DEBUG": "0",
-        "SECRET_KEY": "worker-test-only",
-        "HTTPS": "0",
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": broker,
-    }
 
 
 @pytest.fixture
 def worker(broker, transactional_db, tmp_path):
-    env = worker_env(broker)
-    log = tmp_path / "worker.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool",
-                "solo",
-                "--loglevel",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    yield process
-    process.terminate()
-    process.wait(timeout=30)
-    print(log.read_text()[-3000:])  # shown when the test fails
-
-
-def wait_until(condition, seconds: float = 60) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
+    with celery_worker(worker_env(broker), tmp_path / "worker.log") as process:
+        yield process
 
 
 def some_members(n: int) -> list[int]:

@@ -6,73 +6,26 @@ consume the ``mail`` queue as well as the default one. It is a separate process,
 this runs on MariaDB (transactional_db) in a RabbitMQ vhost of its own.
 """
 
-import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from config.celery import app
+from config.net import free_port
+from config.tests.workers import ROOT, celery_worker, wait_until, worker_env
 from deploy.smtp_standin import read_mailbox, read_stats
 from members import mail, services
 from members.models import WelcomeMail
 
-ROOT = Path(__file__).resolve().parents[2]
 SIGN_UPS = 40
 PROVIDER_LIMIT = 10  # messages a second
 WORKER_RATE = "8/s"  # under it, with margin for the jitter of one worker
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(condition, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
-
-
-def rabbitmqctl(*args: str) -> None:
-    command = shutil.which("rabbitmqctl")
-    if command is None:
-        pytest.fail("rabbitmqctl is missing: the worker test needs the machine's RabbitMQ")
-    subprocess.run([command, "-q", *args], check=True, capture_output=True, timeout=60)
-
-
-def use_broker(url: str) -> None:
-    app.pool.force_close_all()
-    app._pool = None  # Celery caches the pool and the producer pool: start both anew
-    app.amqp._producer_pool = None
-    app.conf.broker_url = url
-
-
-@pytest.fixture
-def broker():
-    """A vhost of our own; this process publishes to it (not eagerly) for the test."""
-    name = f"sns-test-{uuid.uuid4().hex[:8]}"
-    rabbitmqctl("add_vhost", name)
-    rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
-    url = f"amqp://guest:guest@127.0.0.1:5672/{name}"
-    saved = app.conf.broker_url
-    app.conf.task_always_eager = False
-    use_broker(url)
-    yield url
-    use_broker(saved)
-    app.conf.task_always_eager = True
-    rabbitmqctl("delete_vhost", name)
 
 
 @pytest.fixture
@@ -104,42 +57,15 @@ def provider(tmp_path):
     process.wait(timeout=10)
 
 
-def database_url() -> str:
-    s = connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"mysql://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 3306}/{s['NAME']}"
-
-
 @pytest.fixture
 def worker(broker, provider, transactional_db, tmp_path, request):
     """``celery -A config worker`` sending at MAIL_RATE_LIMIT (the test's param, or 8/s)."""
     port, _ = provider
     rate = getattr(request, "param", WORKER_RATE)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DEBUG": "0",
-        "SECRET_KEY": "worker-test-only",
-        "HTTPS": "0",
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": broker,
-        "EMAIL_URL": f"smtp://127.0.0.1:{port}",
-        "MAIL_RATE_LIMIT": rate,
-    }
+    env = worker_env(broker, EMAIL_URL=f"smtp://127.0.0.1:{port}", MAIL_RATE_LIMIT=rate)
     log = tmp_path / "worker.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo"]
-            + ["--loglevel", "INFO", "--without-gossip", "--without-mingle"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    yield log
-    process.terminate()
-    process.wait(timeout=30)
-    print(log.read_text()[-3000:])  # shown when the test fails
+    with celery_worker(env, log):
+        yield log
 
 
 def sign_up(n: int) -> dict[str, WelcomeMail]:
