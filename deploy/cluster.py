@@ -608,8 +608,12 @@ def up() -> None:
         if ensure(role):
             started.append(role)
             print(f"started {role}", flush=True)
-    print("already running: everything" if not started else f"started: {', '.join(started)}")
-    print(f"\nThe cluster answers at http://{HOST}:{PORTS['nginx']}/ (make cluster-status)")
+    if not started:
+        print("Everything was running already.")
+    print(
+        f"\nThe cluster answers at http://{HOST}:{PORTS['nginx']}/ — log in as "
+        "demo@example.com / demo-password (make cluster-status, make drill, make cluster-stop)"
+    )
 
 
 def status_rows() -> list[dict]:
