@@ -127,3 +127,22 @@ class PrivateCacheMiddleware:
             if user is not None and user.is_authenticated:
                 patch_cache_control(response, private=True, no_cache=True)
         return response
+
+
+class HeadMiddleware:
+    """Answer HEAD with GET's headers (Content-Length included) and no body.
+
+    Django leaves dropping the body to the server; gunicorn drops it, and logs a
+    warning for every HEAD request (a load balancer's or a monitor's probes) while
+    doing so. Sits outside CommonMiddleware, which sets Content-Length.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.method == "HEAD" and not response.streaming and response.content:
+            response.headers.setdefault("Content-Length", str(len(response.content)))
+            response.content = b""
+        return response

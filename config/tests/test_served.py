@@ -104,6 +104,21 @@ def test_slow_clients_do_not_stall_the_others(sqlite_server):
             sock.close()
 
 
+def test_head_has_get_s_headers_no_body_and_no_warning(sqlite_server, tmp_path):
+    status, get_head, body = get(sqlite_server, "/login/")
+    answer = raw_request(
+        sqlite_server, b"HEAD /login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    head, _, rest = answer.partition(b"\r\n\r\n")
+
+    assert status == 200
+    assert head.split()[1] == b"200"
+    assert rest == b""
+    assert f"Content-Length: {len(body)}".encode() in head
+    log = next(tmp_path.glob("gunicorn-*.log")).read_text()
+    assert "no-body response" not in log  # gunicorn's warning when a body comes with HEAD
+
+
 def test_a_body_cut_short_is_a_400(sqlite_server):
     body = b"username=a%40b.example&password=secret-password&csrfmiddlewaretoken=x" * 2
     head = (
