@@ -7,7 +7,9 @@ servers, one worker), so it runs beside a developer's `make cluster`.
 
 import http.cookiejar
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -111,6 +113,31 @@ def test_a_write_is_read_back_through_nginx(cluster):
     status, body = Browser().open("/readyz")
     assert status == 200
     assert '"replica"' in body.decode()
+
+
+def test_nginx_serves_static_files_and_keeps_cut_requests_from_the_app_servers(cluster):
+    _, state = cluster
+    status, page = Browser().open("/posts/")
+    stylesheet = re.search(rb'href="(/static/css/site\.[0-9a-f]{12}\.css)"', page).group(1)
+    with urllib.request.urlopen(NGINX + stylesheet.decode(), timeout=10) as response:
+        assert response.status == 200
+        assert "immutable" in response.headers["Cache-Control"]
+        assert "X-Request-ID" not in response.headers  # the app servers add one; nginx did not ask
+
+    probe = uuid.uuid4().hex
+    with socket.create_connection(("127.0.0.1", 8080 + OFFSET), timeout=10) as sock:
+        sock.sendall(
+            f"POST /posts/new/?probe={probe} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+            "contents=a".encode()
+        )  # and the client goes away with 990 bytes unsent
+    access = state / "log" / "nginx-access.log"
+    deadline = time.monotonic() + 10
+    while probe not in (access.read_text() if access.exists() else ""):
+        assert time.monotonic() < deadline, "nginx never logged the cut request"
+        time.sleep(0.2)
+    for log in (state / "log").glob("app-*.log"):
+        assert probe not in log.read_text(), f"{log.name} saw a request nginx had not finished"
 
 
 def test_an_app_server_killed_under_load_fails_no_request(cluster):
