@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.admin import BoundedCountPaginator, ReadOnlyAdmin
 from members import services
-from members.models import Member, NicknameHistory
+from members.models import Member, NicknameHistory, WelcomeMail
 
 
 class MemberCreationForm(AdminUserCreationForm):
@@ -169,3 +169,15 @@ class NicknameHistoryAdmin(ReadOnlyAdmin):
     @admin.display(description=_("member email"), ordering="member__email")
     def member_email(self, obj: NicknameHistory) -> str:
         return obj.member.email
+
+
+@admin.register(WelcomeMail)
+class WelcomeMailAdmin(ReadOnlyAdmin):
+    list_display = ("id", "to", "language", "created_at", "queued_at", "sent_at", "failed_at")
+    list_filter = (
+        ("sent_at", admin.EmptyFieldListFilter),
+        ("failed_at", admin.EmptyFieldListFilter),
+    )
+    search_fields = ("=to",)
+    search_help_text = _("Search by the exact address.")
+    ordering = ("-id",)

@@ -208,8 +208,7 @@ class WelcomeMail(models.Model):
     to = models.EmailField(_("to"), max_length=254)
     language = models.CharField(_("language"), max_length=8, default="en")
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    # Last queued again by the sweeper (the first send is not recorded: the request
-    # does no more than write this row).
+    # When it last reached the queue; empty while it never has (the broker was down).
     queued_at = models.DateTimeField(_("last queued at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     # The provider refused the address for good (5xx): never tried again.

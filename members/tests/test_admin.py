@@ -1,9 +1,12 @@
+from datetime import date
+
 import pytest
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from members import services
 from members.admin import MemberPasswordChangeForm
-from members.models import Member, NicknameHistory
+from members.models import Member, NicknameHistory, WelcomeMail
 from members.tests.mothers import PASSWORD, a_member, a_staff_member
 
 pytestmark = pytest.mark.django_db
@@ -188,3 +191,24 @@ def test_the_admin_password_page_saves(staff_client):
     member.refresh_from_db()
     assert member.check_password(new_password)
     assert member.nickname == "kept"
+
+
+class TestWelcomeMailAdmin:
+    def test_lists_the_mails_pending_and_sent_read_only(self, staff_client):
+        for email in ("pending@example.com", "sent@example.com"):
+            services.member_register(
+                email=email, nickname="m", birthdate=date(1990, 1, 2), password=PASSWORD
+            )
+        WelcomeMail.objects.filter(to="sent@example.com").update(sent_at=timezone.now())
+
+        everything = staff_client.get("/admin/members/welcomemail/").content.decode()
+        pending = staff_client.get("/admin/members/welcomemail/?sent_at__isempty=1")
+
+        assert "pending@example.com" in everything
+        assert "sent@example.com" in everything
+        assert "pending@example.com" in pending.content.decode()
+        assert "sent@example.com" not in pending.content.decode()
+        mail = WelcomeMail.objects.get(to="pending@example.com")
+        change = staff_client.get(f"/admin/members/welcomemail/{mail.pk}/change/")
+        assert change.status_code == 200
+        assert b'name="_save"' not in change.content  # view only
