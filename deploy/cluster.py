@@ -101,19 +101,30 @@ def read_pid(role: str) -> int | None:
         return None
 
 
+def _stat(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat from the state field on (None if there is no such process)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def alive(pid: int | None) -> bool:
     """True if the process runs (a zombie, killed but not yet reaped, does not)."""
-    if not pid:
-        return False
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    stat = _stat(pid) if pid else None
+    return stat is not None and stat[0] != "Z"
 
 
 def running(role: str) -> bool:
-    return alive(read_pid(role))
+    """The role's process runs, and it is the one its pid file was written for: a pid
+    reused since (after a reboot, say) belongs to a process started after the file."""
+    pid = read_pid(role)
+    if not alive(pid):
+        return False
+    ticks = os.sysconf("SC_CLK_TCK")
+    boot = time.time() - float(Path("/proc/uptime").read_text().split()[0])
+    started = boot + int(_stat(pid)[19]) / ticks  # field 22 of stat: start time, in ticks
+    return started <= pid_file(role).stat().st_mtime + 1
 
 
 def answers(port: int, timeout: float = 0.5) -> bool:
@@ -182,7 +193,7 @@ def wait_for(what: str, check, timeout: float = 60, role: str | None = None) -> 
         if role and not running(role):
             break
         time.sleep(0.2)
-    hint = f"; see {log_file(role).relative_to(ROOT)}" if role else ""
+    hint = f"; see {log_file(role)}" if role else ""
     raise SystemExit(f"{what} did not come up{hint}")
 
 
