@@ -42,9 +42,18 @@ VENV_BIN = ROOT / ".venv" / "bin"
 STATE = Path(os.environ.get("CLUSTER_DIR", ROOT / ".cluster")).resolve()
 RUN, LOG, DATA = STATE / "run", STATE / "log", STATE / "data"
 ENV_FILE = STATE / "env"
-OFFSET = int(os.environ.get("CLUSTER_PORT_OFFSET", "0"))
-APPS = int(os.environ.get("CLUSTER_APPS", "3"))
-WORKERS = int(os.environ.get("CLUSTER_WORKERS", "2"))
+
+
+def _setting(name: str, default: int, least: int) -> int:
+    value = os.environ.get(name, str(default))
+    if not value.isdigit() or int(value) < least:
+        raise SystemExit(f"{name} must be a whole number of at least {least}, not {value!r}")
+    return int(value)
+
+
+OFFSET = _setting("CLUSTER_PORT_OFFSET", 0, 0)
+APPS = _setting("CLUSTER_APPS", 3, 1)
+WORKERS = _setting("CLUSTER_WORKERS", 2, 1)
 HOST = "127.0.0.1"
 
 PORTS = {
@@ -395,14 +404,19 @@ def replica_attach() -> None:
             "MASTER_CONNECT_RETRY=1",
         )
     sql("replica", "START SLAVE")
-    wait_for(
-        "replication",
-        lambda: (
-            replica_status().get("Slave_SQL_Running") == "Yes"
-            and replica_status().get("Slave_IO_Running") == "Yes"
-        ),
-        role="replica",
-    )
+    wait_for("replication", replicating, role="replica")
+
+
+def replicating() -> bool:
+    """The replica's IO and SQL threads both run."""
+    status = replica_status()
+    return status.get("Slave_IO_Running") == status.get("Slave_SQL_Running") == "Yes"
+
+
+def caught_up() -> bool:
+    """The replica replicates and has applied everything the primary wrote."""
+    primary = sql("primary", "SELECT @@gtid_binlog_pos").strip()
+    return replicating() and sql("replica", "SELECT @@gtid_slave_pos").strip() == primary
 
 
 # --- the other parts -----------------------------------------------------------------

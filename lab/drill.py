@@ -235,18 +235,6 @@ def wait(what: str, check, timeout: float, log) -> bool:
     return False
 
 
-def replica_caught_up() -> bool:
-    status = cluster.replica_status()
-    return (
-        status.get("Slave_IO_Running") == "Yes"
-        and status.get("Slave_SQL_Running") == "Yes"
-        and status.get("Seconds_Behind_Master") == "0"
-        and status.get("Gtid_IO_Pos") == cluster.sql("primary", "SELECT @@gtid_binlog_pos").strip()
-        and cluster.sql("replica", "SELECT @@gtid_slave_pos").strip()
-        == cluster.sql("primary", "SELECT @@gtid_binlog_pos").strip()
-    )
-
-
 def _log_offsets() -> dict[str, int]:
     return {
         role: cluster.log_file(role).stat().st_size if cluster.log_file(role).exists() else 0
@@ -539,11 +527,12 @@ def run(*, members: int, readers: int, followers: int, burst: int, log) -> Resul
         return lambda: cluster.ensure(role)
 
     try:
-        phase("app server (app-2 killed)", kill("app-2"), restore("app-2"))
+        app = cluster.app_roles()[-1]
+        phase(f"app server ({app} killed)", kill(app), restore(app))
         phase(
             "replica (killed)",
             kill("replica"),
-            lambda: (cluster.ensure("replica"), wait("replica", replica_caught_up, 60, log)),
+            lambda: (cluster.ensure("replica"), wait("replica", cluster.caught_up, 60, log)),
         )
         phase("redis (killed)", kill("redis"), restore("redis"))
 
@@ -564,7 +553,7 @@ def run(*, members: int, readers: int, followers: int, burst: int, log) -> Resul
         load.stop()
     log("Waiting for the outboxes to drain and the replica to catch up ...")
     wait("outboxes", outboxes_empty, 180, log)
-    wait("replica", replica_caught_up, 60, log)
+    wait("replica", cluster.caught_up, 60, log)
 
     checks = [
         *check_posts(load),

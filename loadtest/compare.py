@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=20, help="locust users (no think time)")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args(argv)
+    if args.seconds < 1 or args.users < 1:
+        parser.error("--seconds and --users must be at least 1")
     nginx = f"http://127.0.0.1:{cluster.PORTS['nginx']}"
     if not cluster.running("nginx"):
         raise SystemExit("The cluster is not running: make cluster")

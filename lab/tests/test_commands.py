@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from lab import index_lab, like_lab, seeding
+from lab import drill, index_lab, like_lab, seeding
 from posts import services
 from posts.models import DailyPostCount, Post, local_date
 from posts.tests.mothers import a_member, posts_on_days
@@ -260,3 +260,12 @@ class TestLikeLab:
     def test_bad_arguments(self, flag):
         with pytest.raises(CommandError, match="must be at least 1"):
             call_command("like_lab", flag, "0")
+
+
+@pytest.mark.parametrize(
+    "args", [["--burst", "0"], ["--members", "0"], ["--followers", "-5"], ["--readers", "-1"]]
+)
+def test_drill_refuses_bad_sizes_before_touching_the_cluster(args, monkeypatch):
+    monkeypatch.setattr(drill, "run", lambda **kwargs: pytest.fail("the drill ran"))
+    with pytest.raises(CommandError, match="must be at least"):
+        call_command("drill", *args)

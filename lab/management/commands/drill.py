@@ -23,6 +23,12 @@ class Command(BaseCommand):
         parser.add_argument("--burst", type=int, default=200, help="sign-ups in the mail burst")
 
     def handle(self, *args, members, readers, followers, burst, **options):
+        if min(members, followers, burst) < 1 or readers < 0:
+            raise CommandError(
+                "--members, --followers and --burst must be at least 1, --readers at least 0."
+            )
+        if len(cluster.app_roles()) < 2:
+            raise CommandError("The drill kills an app server: it needs CLUSTER_APPS of 2 or more.")
         down = [row["role"] for row in cluster.status_rows() if row["state"] != "up"]
         if down:
             raise CommandError(f"The cluster is not up ({', '.join(down)} down): make cluster")

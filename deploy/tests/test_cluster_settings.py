@@ -1,0 +1,34 @@
+"""The cluster's own settings fail fast with a message, before anything starts."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CLUSTER_APPS", "0"),
+        ("CLUSTER_APPS", "three"),
+        ("CLUSTER_WORKERS", "-1"),
+        ("CLUSTER_PORT_OFFSET", "1.5"),
+    ],
+)
+def test_a_bad_count_or_offset_is_refused_with_its_name(name, value, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "deploy/cluster.py", "status"],
+        cwd=ROOT,
+        env={**os.environ, "CLUSTER_DIR": str(tmp_path), name: value},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert f"{name} must be a whole number" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(tmp_path.iterdir())  # nothing written
