@@ -77,7 +77,8 @@ class Browser:
             with self.opener.open(NGINX + path, data=data, timeout=15) as response:
                 return response.status, response.read()
         except urllib.error.HTTPError as error:
-            return error.code, error.read()
+            with error:  # it holds the connection open until closed
+                return error.code, error.read()
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
