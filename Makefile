@@ -28,7 +28,7 @@ run: $(INSTALLED)
 	DJANGO_RUNSERVER_HIDE_WARNING=true $(BIN)/python manage.py runserver --skip-checks 127.0.0.1:8000
 
 # Consumes every queue the project uses; --beat runs the outbox sweeper every
-# FEED_SWEEP_SECONDS (run one worker with --beat; more workers without it).
+# OUTBOX_SWEEP_SECONDS (run one worker with --beat; more workers without it).
 worker: $(INSTALLED)
 	@test -n "$$CELERY_BROKER_URL" || grep -qs '^CELERY_BROKER_URL=' .env || { \
 		echo "make worker needs CELERY_BROKER_URL, e.g."; \

@@ -1,10 +1,10 @@
-"""Suite-wide test set-up: the ``mysql`` marker, and the fixtures of a real broker,
-worker or silent peer (config/tests/workers.py)."""
+"""Suite-wide test set-up: the ``mysql`` marker, a logged-in member's client, and the
+fixtures of a real broker, worker or silent peer (core/testing/workers.py)."""
 
 import pytest
 from django.db import connection
 
-pytest_plugins = ["config.tests.workers"]
+pytest_plugins = ["core.testing.workers"]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -14,3 +14,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "mysql" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def member_client(client):
+    """The test client, logged in as a new member (``client.member``), nickname "kim"."""
+    from members.tests.mothers import a_member
+
+    member = a_member(nickname="kim")
+    client.force_login(member)
+    client.member = member
+    return client

@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
-from config.cache import cache_from_url
+from core.cache import cache_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -45,11 +45,13 @@ INSTALLED_APPS = [
     "csp",
     "django_prometheus",
     "django_guid",
+    "core",
     "members",
     "posts",
     "follows",
     "likes",
     "feeds",
+    "social",
     "lab",
 ]
 
@@ -59,26 +61,27 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django_guid.middleware.guid_middleware",
-    "config.middleware.RequestBodyMiddleware",
-    "config.middleware.HeadMiddleware",
+    "core.web.middleware.RequestBodyMiddleware",
+    "core.web.middleware.HeadMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "config.pagecache.PageCacheMiddleware",
-    "config.dbrouter.ReplicaMiddleware",  # marks the reads that may go to the replica
+    "core.web.pagecache.PageCacheMiddleware",
+    "core.web.dbrouter.ReplicaMiddleware",  # marks the reads that may go to the replica
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "config.middleware.PrivateCacheMiddleware",
-    "config.middleware.DatabaseUnavailableMiddleware",
+    "core.web.middleware.PrivateCacheMiddleware",
+    "core.web.middleware.DatabaseUnavailableMiddleware",
+    "core.web.middleware.NotFoundMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Calls the view itself (to retry it on the primary): last of the process_view hooks.
-    "config.dbrouter.ReplicaRetryMiddleware",
+    "core.web.dbrouter.ReplicaRetryMiddleware",
 ]
 
 # The toolbar is for a developer's browser only: never in tests (pytest-django
@@ -165,7 +168,7 @@ if REPLICA_URL:
     # A kept connection to a replica that restarted is found dead before use, not mid-query.
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
-    DATABASE_ROUTERS = ["config.dbrouter.PrimaryReplicaRouter"]
+    DATABASE_ROUTERS = ["core.web.dbrouter.PrimaryReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "members.Member"
@@ -189,7 +192,7 @@ AXES_VERBOSE = False
 AXES_DISABLE_ACCESS_LOG = True  # failures are enough; no row per successful login
 AXES_USERNAME_CALLABLE = "members.throttle.login_username"
 AXES_LOCKOUT_CALLABLE = "members.throttle.locked_out"
-AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.web.security.client_ip"
 # Behind a proxy, the header that carries the client's address (X-Forwarded-For or
 # X-Real-IP). Empty: the peer's address. Set it only when a proxy sets the header.
 CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="")
@@ -236,16 +239,16 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # sets one when CACHE_URL is empty), Redis for several machines
 # (CACHE_URL=redis://127.0.0.1:6379/1), through django-redis: a Redis that is down
 # or silent is a miss, never an error, and holds no call longer than 0.25 s
-# (config/cache.py; what is cached and for how long: docs/caching.md).
+# (core/cache.py; what is cached and for how long: docs/caching.md).
 CACHES = {"default": cache_from_url(env.str("CACHE_URL", default="locmemcache://"))}
-# config.cache logs an outage once, in one line; this would log a traceback a call.
+# core.cache logs an outage once, in one line; this would log a traceback a call.
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
 # Values read on almost every request (the page generation, the pull authors) are
 # kept this many seconds in each process too (0: not kept; the cluster sets 1).
 LOCAL_CACHE_SECONDS = env.float("LOCAL_CACHE_SECONDS", default=0.0)
 # Sessions live in the database, with a copy in the cache for at most this many
-# seconds: a lost cache logs nobody out (config/sessions.py).
-SESSION_ENGINE = "config.sessions"
+# seconds: a lost cache logs nobody out (core/web/sessions.py).
+SESSION_ENGINE = "core.web.sessions"
 SESSION_CACHE_SECONDS = env.int("SESSION_CACHE_SECONDS", default=60)
 # Anonymous public pages are fresh after every write through the services; other
 # changes (the admin, bulk loaders) show within this many seconds.
@@ -285,11 +288,11 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = [Queue("celery", routing_key="celery"), Queue("mail", routing_key="mail")]
 CELERY_TASK_ROUTES = {"members.tasks.send_welcome": {"queue": "mail"}}
+# The outbox sweep (core.outbox) queues again what was not queued or not done in time.
 CELERY_BEAT_SCHEDULE = {
-    "feeds-sweep": {"task": "feeds.tasks.sweep", "schedule": env.float("FEED_SWEEP_SECONDS", 30)},
-    "mail-sweep": {
-        "task": "members.tasks.sweep_mail",
-        "schedule": env.float("MAIL_SWEEP_SECONDS", 60),
+    "outbox-sweep": {
+        "task": "core.tasks.outbox_sweep",
+        "schedule": env.float("OUTBOX_SWEEP_SECONDS", default=30),
     },
 }
 
@@ -365,8 +368,8 @@ LOGGING = {
         }
     },
     "filters": {
-        "one_line": {"()": "config.logs.OneLine"},
-        "request_id": {"()": "config.logs.RequestId"},
+        "one_line": {"()": "core.web.logs.OneLine"},
+        "request_id": {"()": "core.web.logs.RequestId"},
     },
     "handlers": {
         "console": {

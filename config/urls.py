@@ -8,7 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 from django.views.i18n import set_language
 
-from config import health
+from core.web import health
 
 
 @require_safe
@@ -27,11 +27,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The language switcher. Exempt from CSRF: choosing a language is no one's secret,
     # and without a token in it the header of a public page is the same for everyone
-    # (config/pagecache.py caches those pages whole).
+    # (core/web/pagecache.py caches those pages whole).
     path("i18n/setlang/", csrf_exempt(set_language), name="set_language"),
     path("", include("members.urls")),
     path("", include("posts.urls")),
-    path("", include("feeds.urls")),
+    path("", include("social.urls")),
     path("", include("likes.urls")),
 ]
 

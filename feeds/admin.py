@@ -4,23 +4,8 @@ not listed (their primary key is composite; ``feeds_check`` inspects them)."""
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from config.admin import ReadOnlyAdmin
+from core.admin import OutboxStateFilter, ReadOnlyAdmin
 from feeds.models import FanoutJob
-
-
-class PendingFilter(admin.SimpleListFilter):
-    title = _("state")
-    parameter_name = "state"
-
-    def lookups(self, request, model_admin):
-        return [("pending", _("pending")), ("done", _("done"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "pending":
-            return queryset.filter(done_at__isnull=True)
-        if self.value() == "done":
-            return queryset.filter(done_at__isnull=False)
-        return queryset
 
 
 @admin.register(FanoutJob)
@@ -33,10 +18,10 @@ class FanoutJobAdmin(ReadOnlyAdmin):
         "member_id",
         "cursor",
         "created_at",
-        "sent_at",
+        "queued_at",
         "done_at",
     )
-    list_filter = (PendingFilter, "kind")
+    list_filter = (OutboxStateFilter, "kind")
     search_fields = ("=post__id", "=author_id")
     search_help_text = _("Search by post id or author id.")
     ordering = ("-id",)

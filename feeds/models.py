@@ -6,18 +6,21 @@ home page is one range read of the primary key, and a post can be in a feed at
 most once whatever runs twice.
 
 A ``FanoutJob`` is written in the same transaction as the post (or the follow)
-that needs fanning out: the transactional outbox. The job is sent to the queue
-after the commit; the sweeper sends again whatever has not finished, so a
-process that dies after the commit, a broker that is down or a worker that dies
-mid-job delays a fan-out but never loses one.
+that needs fanning out: a row of the transactional outbox (``core.outbox``). It is
+queued for ``feeds.tasks.fanout`` after the commit; the sweep queues again whatever
+has not finished, so a process that dies after the commit, a broker that is down
+or a worker that dies mid-job delays a fan-out but never loses one.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from core.outbox import Outbox
 
 
 class FeedEntry(models.Model):
@@ -47,7 +50,7 @@ class FeedEntry(models.Model):
         return f"post {self.post_id} in {self.owner_id}'s feed"
 
 
-class FanoutJob(models.Model):
+class FanoutJob(Outbox):
     class Kind(models.TextChoices):
         POST = "post", _("a new post into its author's followers' feeds")
         FOLLOW = "follow", _("a followee's recent posts into a new follower's feed")
@@ -65,17 +68,13 @@ class FanoutJob(models.Model):
     member_id = models.BigIntegerField(_("follower"), null=True, blank=True)  # FOLLOW only
     # The last follow id whose feed has the post: a job cut off halfway resumes here.
     cursor = models.BigIntegerField(_("cursor"), default=0)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    sent_at = models.DateTimeField(_("last sent at"), null=True, blank=True)
-    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
 
-    class Meta:
+    task = "feeds.tasks.fanout"
+    keep_done = timedelta(days=1)
+
+    class Meta(Outbox.Meta):
         verbose_name = _("fan-out job")
         verbose_name_plural = _("fan-out jobs")
-        indexes = [
-            # The sweeper: WHERE done_at IS NULL AND created_at < ? ORDER BY id.
-            models.Index(fields=["done_at", "id"], name="fanout_job_pending"),
-        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(kind="post", post__isnull=False)

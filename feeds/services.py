@@ -1,32 +1,34 @@
-"""The public face of the feed domain: feed rows and the fan-out outbox.
+"""The public face of the feed domain: feed rows, the fan-out outbox, the pull authors,
+and what a feed should hold (the checks and the rebuild).
 
-These functions touch only the feed tables. Composing them with posts and
-follows (who gets a post, what a follow brings in) is the use cases' job
-(``feeds.usecases``).
+The feed domain stands above posts and follows: it reads them through their
+services to know what a feed should hold. The fan-out itself (what the worker
+runs) is ``feeds.fanout``; the use cases that write a post or a follow and record
+its fan-out are the top floor's (``social.usecases``).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterable
-from datetime import timedelta
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models.functions import Coalesce
-from django.utils import timezone
 
-from config.pagination import Cursor, Page, keyset_page
+from core import outbox
+from core.cache import local_forget, local_get_or_set
+from core.pagination import Cursor, Page, keyset_page
 from feeds.models import FanoutJob, FeedEntry
+from follows import services as follows
+from posts import services as posts
 
 # One fan-out chunk: followers read and feed rows written per statement and transaction.
 CHUNK_SIZE = 5_000
 # Each fan-out trims about one in TRIM_ONE_IN of the feeds it wrote to, so a feed
 # holds FEED_MAX_ENTRIES plus a small, bounded-on-average overflow.
 TRIM_ONE_IN = 50
-# A job not finished this long after it was last sent is sent again by the sweeper.
-RESEND_AFTER = timedelta(seconds=30)
-KEEP_DONE_JOBS = timedelta(days=1)
 
 
 # --- feed rows -------------------------------------------------------------------
@@ -47,7 +49,7 @@ def _insert(rows: list[tuple[int, int, int]], *, batch: int = 1_000) -> None:
     one round trip, and the same on every driver and under the debug toolbar)."""
     q = connection.ops.quote_name
     # MySQL's IGNORE also skips a row whose post was deleted meanwhile (its
-    # foreign key fails); SQLite checks foreign keys at commit, see usecases.
+    # foreign key fails); SQLite checks foreign keys at commit, see feeds.fanout.
     ignore = "INSERT IGNORE" if connection.vendor == "mysql" else "INSERT OR IGNORE"
     head = (
         f"{ignore} INTO {q(FeedEntry._meta.db_table)} "
@@ -128,17 +130,25 @@ def feed_oldest_post_id(*, owner_id: int) -> int | None:
 # --- the outbox ------------------------------------------------------------------
 
 
-def job_create(
-    *, kind: str, author_id: int, post_id: int | None = None, member_id: int | None = None
-) -> FanoutJob:
-    """Record a fan-out to do; call inside the transaction that makes it necessary.
+def job_post(*, author_id: int, post_id: int) -> FanoutJob:
+    """Record a new post's fan-out into its author's followers' feeds (see ``_job``)."""
+    return _job(kind=FanoutJob.Kind.POST, author_id=author_id, post_id=post_id)
+
+
+def job_follow(*, follower_id: int, followee_id: int) -> FanoutJob:
+    """Record a new follow's backfill of the followee's recent posts (see ``_job``)."""
+    return _job(kind=FanoutJob.Kind.FOLLOW, author_id=followee_id, member_id=follower_id)
+
+
+def _job(**fields) -> FanoutJob:
+    """A fan-out to do, queued after the commit; call inside the transaction that needs it.
 
     No ``full_clean()``: the use cases pass ids they have just written, and the
     table's own constraints (kind and fields, foreign key) still hold.
     """
-    return FanoutJob.objects.create(
-        kind=kind, author_id=author_id, post_id=post_id, member_id=member_id
-    )
+    job = FanoutJob.objects.create(**fields)
+    outbox.outbox_enqueue(job)
+    return job
 
 
 def job_get(*, job_id: int) -> FanoutJob | None:
@@ -151,35 +161,130 @@ def job_advance(*, job_id: int, cursor: int) -> bool:
 
 
 def job_done(*, job_id: int) -> None:
-    FanoutJob.objects.filter(pk=job_id).update(done_at=timezone.now())
-
-
-def jobs_to_resend(*, limit: int = 1_000) -> list[int]:
-    """Unfinished jobs last sent (or made) more than RESEND_AFTER ago; marks them sent."""
-    now = timezone.now()
-    stale = (
-        FanoutJob.objects.filter(done_at__isnull=True)
-        .annotate(last=Coalesce("sent_at", "created_at"))
-        .filter(last__lt=now - RESEND_AFTER)
-        .order_by("id")
-        .values_list("id", flat=True)[:limit]
-    )
-    ids = list(stale)
-    if ids:
-        FanoutJob.objects.filter(pk__in=ids).update(sent_at=now)
-    return ids
+    outbox.outbox_done(FanoutJob, job_id)
 
 
 def job_pending_for_post(*, post_id: int) -> bool:
     return FanoutJob.objects.filter(post_id=post_id, done_at__isnull=True).exists()
 
 
-def jobs_pending() -> list[int]:
-    return list(FanoutJob.objects.filter(done_at__isnull=True).values_list("id", flat=True))
+# --- pull: authors with huge audiences ---------------------------------------------------
+
+PULL_AUTHORS_KEY = "feeds:pull-authors"
+PULL_AUTHORS_SECONDS = 60
 
 
-def jobs_forget_done() -> int:
-    """Delete jobs finished more than KEEP_DONE_JOBS ago."""
-    cutoff = timezone.now() - KEEP_DONE_JOBS
-    deleted, _ = FanoutJob.objects.filter(done_at__lt=cutoff).delete()
-    return deleted
+def pull_authors() -> frozenset[int]:
+    """Members whose posts are read at read time (followers > FEED_FANOUT_LIMIT), cached.
+
+    Read on every home page: in the shared cache for PULL_AUTHORS_SECONDS, and in
+    each process for LOCAL_CACHE_SECONDS. Without the cache, counted every time.
+    """
+    return local_get_or_set(PULL_AUTHORS_KEY, _shared_pull_authors)
+
+
+def _shared_pull_authors() -> frozenset[int]:
+    return frozenset(
+        cache.get_or_set(
+            PULL_AUTHORS_KEY,
+            lambda: follows.members_with_followers_over(limit=settings.FEED_FANOUT_LIMIT),
+            PULL_AUTHORS_SECONDS,
+        )
+    )
+
+
+def pull_authors_forget() -> None:
+    """Count the pull authors afresh on the next call (after FEED_FANOUT_LIMIT changes)."""
+    cache.delete(PULL_AUTHORS_KEY)
+    local_forget(PULL_AUTHORS_KEY)
+
+
+def is_pull_author(member_id: int) -> bool:
+    """Asks the counter itself, not the cache: fan-out decides once per post."""
+    return follows.follow_counts(member_id=member_id).followers > settings.FEED_FANOUT_LIMIT
+
+
+# --- derived data: what a feed should hold ---------------------------------------------------
+
+
+def feed_expected(*, member_id: int) -> list[tuple[int, int]]:
+    """``(post_id, author_id)`` a member's feed should hold, newest first, at most the cap.
+
+    Their own posts and those of the pushed authors they follow; pulled authors'
+    posts are merged at read time instead.
+    """
+    keep = settings.FEED_MAX_ENTRIES
+    heavy = follows.members_with_followers_over(limit=settings.FEED_FANOUT_LIMIT)
+    authors = [a for a in follows.followee_ids(member_id=member_id) if a not in heavy]
+    entries = [
+        (post_id, author)
+        for author in [member_id, *authors]
+        for post_id in posts.latest_post_ids(member_id=author, limit=keep)
+    ]
+    return sorted(entries, reverse=True)[:keep]
+
+
+def feed_differences(*, member_id: int) -> tuple[set[int], set[int]]:
+    """``(missing, extra)`` post ids of a member's feed against what it should hold.
+
+    Entries beyond the cap that a trim has not reached yet are not counted as extra.
+    """
+    expected = {post_id for post_id, _ in feed_expected(member_id=member_id)}
+    stored = feed_post_ids(owner_id=member_id)
+    stored_capped = set(stored[: settings.FEED_MAX_ENTRIES])
+    return expected - set(stored), stored_capped - expected
+
+
+def feed_rebuild(*, member_id: int) -> None:
+    feed_replace(owner_id=member_id, entries=feed_expected(member_id=member_id))
+
+
+@dataclass(frozen=True)
+class PostReach:
+    """Where a post is, against where it should be (``feeds_check``)."""
+
+    post_id: int
+    author_id: int
+    pulled: bool  # the author is read at read time: no feed rows expected but the author's
+    followers: int
+    held: int  # followers' feeds that hold it
+    missing: list[int]  # followers whose feeds should hold it and do not
+    twice: list[int]  # feeds that hold it more than once
+    trimmed: int  # followers whose full feeds are past it: not expected
+    pending: bool  # its fan-out job has not finished
+
+
+def post_reach(*, post_id: int) -> PostReach | None:
+    found = posts.post_get(post_id=post_id)
+    if found is None:
+        return None
+    author = found.member_id
+    held = feeds_holding(post_id=post_id)
+    follower_ids: list[int] = []
+    after = 0
+    while chunk := follows.followers_after(member_id=author, after=after, limit=CHUNK_SIZE):
+        follower_ids += [follower for _, follower in chunk]
+        after = chunk[-1][0]
+    pulled = is_pull_author(author)
+    missing, trimmed = [], 0
+    for owner in [] if pulled else follower_ids:
+        if owner in held:
+            continue
+        oldest = feed_oldest_post_id(owner_id=owner)
+        if oldest is not None and post_id < oldest:
+            trimmed += 1
+        else:
+            missing.append(owner)
+    if author not in held:
+        missing.append(author)
+    return PostReach(
+        post_id=post_id,
+        author_id=author,
+        pulled=pulled,
+        followers=len(follower_ids),
+        held=sum(1 for owner in held if owner != author),
+        missing=missing,
+        twice=[owner for owner, n in held.items() if n > 1],
+        trimmed=trimmed,
+        pending=job_pending_for_post(post_id=post_id),
+    )

@@ -1,33 +1,21 @@
-"""Celery tasks of the feed domain: thin wrappers over the use cases.
+"""Celery tasks of the feed domain: a thin wrapper over the fan-out.
 
 Acknowledged late (settings: ``CELERY_TASK_ACKS_LATE``), so a worker that dies
-mid-task leaves the message to another; the use cases are idempotent.
+mid-task leaves the message to another; the fan-out is idempotent. The sweep that
+queues again what is not done is the outbox's (``core.tasks``).
 """
 
 from celery import shared_task
-from celery.signals import worker_ready
 from django.db import InterfaceError, OperationalError
 
-from feeds import usecases
+from feeds import fanout as fanout_jobs
 
 
 @shared_task(
     autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=True,
     retry_backoff_max=60,
-    max_retries=None,  # the database comes back; the sweeper is the other safety net
+    max_retries=None,  # the database comes back; the sweep is the other safety net
 )
 def fanout(job_id: int) -> None:
-    usecases.fanout_run(job_id=job_id)
-
-
-@shared_task
-def sweep() -> int:
-    """Send again the fan-out jobs that should have finished (run every FEED_SWEEP_SECONDS)."""
-    return usecases.sweep()
-
-
-@worker_ready.connect
-def _sweep_on_start(**kwargs) -> None:
-    # Jobs left over while no worker ran (or the broker was down) go out at once.
-    sweep.delay()
+    fanout_jobs.fanout_run(job_id=job_id)

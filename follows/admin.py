@@ -2,13 +2,13 @@
 
 Follows change only through the services (the counters move with them), so the
 admin reads. Searching by member id filters on the foreign key column itself:
-no join, and no changelist counts past config.admin.BOUNDED_COUNT.
+no join, and no changelist counts past core.admin.BOUNDED_COUNT.
 """
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from config.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 from follows.models import Follow, FollowCount
 
 

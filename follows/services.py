@@ -1,33 +1,28 @@
 """The public face of the follow domain.
 
 A follow and both members' counters change in one transaction; counters move by
-atomic upserts (``config.db.upsert_add``), so concurrent follows are all counted.
+atomic upserts (``core.db.upsert_add``), so concurrent follows are all counted.
 Lists are keyset pages over the follow id, read through an index that leads
 with the member: page 10 000 of a celebrity's followers costs what page 1 costs.
 """
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.db import retry_on_lock_conflict, upsert_add
-from config.pagecache import public_pages_changed
-from config.pagination import Cursor, Page, keyset_page
+from core.db import retry_on_lock_conflict, upsert_add
+from core.pagination import Cursor, Page, keyset_page
+from core.web.pagecache import public_pages_changed
 from follows.models import FOLLOWERS_INDEX, FOLLOWING_INDEX, Follow, FollowCount
 from members import services as members
-
-
-class MemberNotFound(Exception):
-    pass
+from members.services import MemberNotFound
 
 
 @dataclass(frozen=True)
@@ -189,56 +184,3 @@ def follow_counts_rebuild() -> int:
     ]
     FollowCount.objects.bulk_create(rows, batch_size=5_000)
     return len(rows)
-
-
-# --- bulk loading ---------------------------------------------------------------
-
-
-def _insert_follows(pairs: list[tuple[int, int]], *, chunk_size: int = 10_000) -> int:
-    """Insert ``(follower, followee)`` pairs, skipping those that exist; returns new rows."""
-    q = connection.ops.quote_name
-    ignore = "INSERT IGNORE" if connection.vendor == "mysql" else "INSERT OR IGNORE"
-    sql = (
-        f"{ignore} INTO {q(Follow._meta.db_table)} "
-        f"({q('follower_id')}, {q('followee_id')}, {q('created_at')}) VALUES (%s, %s, %s)"
-    )
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    inserted = 0
-    for start in range(0, len(pairs), chunk_size):
-        chunk = pairs[start : start + chunk_size]
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(sql, [(a, b, now) for a, b in chunk])
-            inserted += cursor.rowcount
-    return inserted
-
-
-def follows_seed_followers(*, member_id: int, count: int, seed: int = 1) -> int:
-    """``count`` new members who all follow ``member_id``, bulk loaded; returns follows made."""
-    follower_ids = members.members_seed(count=count, seed=seed)
-    inserted = _insert_follows([(f, member_id) for f in follower_ids])
-    _add_counts(Counter({(f, member_id): 1 for f in follower_ids}))
-    return inserted
-
-
-def follows_seed_graph(*, member_ids: list[int], seed: int = 1, mean_following: int = 20) -> int:
-    """A follow graph among ``member_ids`` shaped like real ones; returns follows made.
-
-    Who gets followed is Zipf-distributed over a random ranking (a few members
-    are followed by many), and how many each member follows is geometric (most
-    follow few). Existing follows are kept; counters are recomputed afterwards.
-    """
-    if len(member_ids) < 2:
-        raise ValidationError(_("A graph needs at least two members."))
-    rng = random.Random(seed)
-    ranked = member_ids[:]
-    rng.shuffle(ranked)
-    weights = [1 / (rank + 1) ** 1.1 for rank in range(len(ranked))]
-    pairs: set[tuple[int, int]] = set()
-    for follower in member_ids:
-        wanted = min(len(ranked) - 1, int(rng.expovariate(1 / mean_following)) + 1)
-        for followee in rng.choices(ranked, weights=weights, k=wanted):
-            if followee != follower:
-                pairs.add((follower, followee))
-    inserted = _insert_follows(sorted(pairs))
-    follow_counts_rebuild()
-    return inserted

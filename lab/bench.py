@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import override_settings
 
-from config.pagination import Cursor
+from core.pagination import Cursor
 from lab import feed_lab, index_lab, like_lab, seeding
 from lab.timing import median_ms, medians_in_turns
 from members import services as members

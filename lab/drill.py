@@ -25,79 +25,43 @@ Runs against the cluster described by ``.cluster/env`` (``manage.py drill``).
 
 from __future__ import annotations
 
-import http.client
-import http.cookiejar
 import json
 import random
 import statistics
 import threading
 import time
-import urllib.parse
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
+from core.outbox import outbox_backlog, outbox_pending
+from core.testing.http import Browser
 from deploy import cluster
 from deploy.smtp_standin import read_mailbox, read_stats
 from feeds import services as feed_services
-from feeds import usecases as feed_usecases
 from feeds.models import FeedEntry
 from follows import services as follows
+from lab import seeding
 from likes import services as likes
-from members.mail import welcome_mails_pending
 from members.models import Member, WelcomeMail
 from posts import services as posts
 from posts.models import Post
 
-NGINX = ("127.0.0.1", cluster.PORTS["nginx"])
+NGINX = f"http://127.0.0.1:{cluster.PORTS['nginx']}"
 PASSWORD = "drill-password-1"  # noqa: S105 - throw-away members of the drill
 
 
 # --- one member's browser ------------------------------------------------------------
 
 
-class Browser:
-    """Cookies and CSRF of one visitor, through nginx, redirects not followed."""
+def browser() -> Browser:
+    """A visitor of the cluster, through nginx."""
+    return Browser(NGINX)
 
-    def __init__(self) -> None:
-        self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str, bytes]:
-        connection = http.client.HTTPConnection(*NGINX, timeout=15)
-        headers = {"Host": f"127.0.0.1:{NGINX[1]}"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        body = None
-        if form is not None:
-            form = {**form, "csrfmiddlewaretoken": self.cookies.get("csrftoken", "")}
-            body = urllib.parse.urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            headers["Referer"] = f"http://127.0.0.1:{NGINX[1]}{path}"
-        try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            content = response.read()
-            for value in response.headers.get_all("Set-Cookie") or []:
-                name, _, rest = value.partition("=")
-                self.cookies[name.strip()] = rest.split(";", 1)[0]
-            return response.status, response.headers.get("Location", ""), content
-        finally:
-            connection.close()
-
-    def signup(self, email: str) -> bool:
-        self.request("GET", "/signup/")
-        status, location, _ = self.request(
-            "POST",
-            "/signup/",
-            {
-                "email": email,
-                "nickname": "d" + uuid.uuid4().hex[:8],
-                "birthdate": "1990-01-01",
-                "password1": PASSWORD,
-                "password2": PASSWORD,
-            },
-        )
-        return status == 302 and "sessionid" in self.cookies
+def signed_up(visitor: Browser, email: str) -> bool:
+    response = visitor.signup(email=email, password=PASSWORD, nickname="d" + uuid.uuid4().hex[:8])
+    return response.status == 302 and "sessionid" in visitor.cookies
 
 
 # --- the load -----------------------------------------------------------------------------
@@ -154,22 +118,22 @@ class Load:
 
     def _get(self, browser: Browser, path: str, member: bool) -> bytes | None:
         try:
-            status, location, content = browser.request("GET", path)
+            response = browser.get(path)
         except OSError as exc:
             self._count(f"GET {type(exc).__name__}")
             return None
-        if status >= 500:
-            self._count(f"GET {status}")
-        elif member and status == 302 and "/login/" in location:
+        if response.status >= 500:
+            self._count(f"GET {response.status}")
+        elif member and response.status == 302 and "/login/" in response.location:
             self._count("logged out")
         else:
             self._count()
-        return content
+        return response.body
 
     def _reader(self) -> None:
-        browser = Browser()
+        visitor = browser()
         while not self.stopping.is_set():
-            self._get(browser, random.choice(["/posts/", "/api/posts", "/posts/?size=50"]), False)
+            self._get(visitor, random.choice(["/posts/", "/api/posts", "/posts/?size=50"]), False)
             time.sleep(self.pause)
 
     def _member(self, browser: Browser) -> None:
@@ -195,7 +159,7 @@ class Load:
 
     def _write_post(self, browser: Browser, contents: str) -> None:
         try:
-            status, _, _ = browser.request("POST", "/posts/new/", {"contents": contents})
+            status = browser.post("/posts/new/", {"contents": contents}).status
         except OSError:
             self._count(interrupted=contents)
             return
@@ -210,7 +174,7 @@ class Load:
 
     def _like(self, browser: Browser, post_id: int) -> None:
         try:
-            status, _, _ = browser.request("POST", f"/posts/{post_id}/like/", {})
+            status = browser.post(f"/posts/{post_id}/like/").status
         except OSError:
             self._count(interrupted="like")
             return
@@ -252,7 +216,7 @@ def _worker_with_fanout(offsets: dict[str, int]) -> str | None:
 
 
 def outboxes_empty() -> bool:
-    return not feed_services.jobs_pending() and not welcome_mails_pending()
+    return not any(backlog.pending for backlog in outbox_backlog())
 
 
 @dataclass
@@ -268,7 +232,7 @@ def kill_worker_mid_fanout(author: Browser, author_id: int, followers: int, log)
     result = FanoutKill(followers=followers)
     offsets = _log_offsets()
     before = posts.latest_post_ids(member_id=author_id, limit=1)
-    author.request("POST", "/posts/new/", {"contents": f"to {followers} followers"})
+    author.post("/posts/new/", {"contents": f"to {followers} followers"})
     latest = posts.latest_post_ids(member_id=author_id, limit=1)
     if not latest or latest == before:
         log("  ! the author's post was not written")
@@ -334,7 +298,7 @@ def check_feeds(first_post_id: int) -> Check:
     post_ids = list(Post.objects.filter(id__gt=first_post_id).values_list("id", flat=True))
     bad, entries = [], 0
     for post_id in post_ids:
-        reach = feed_usecases.post_reach(post_id=post_id)
+        reach = feed_services.post_reach(post_id=post_id)
         if reach is None:
             continue
         entries += reach.held
@@ -360,13 +324,13 @@ def check_counts() -> Check:
     )
 
 
-def check_mail(first_member_id: int, signed_up: list[str]) -> list[Check]:
+def check_mail(first_member_id: int, acknowledged_emails: list[str]) -> list[Check]:
     mailbox = read_mailbox(cluster.mailbox_path())
     delivered = Counter(to for message in mailbox for to in message["to"])
     emails = list(
         WelcomeMail.objects.filter(member_id__gt=first_member_id).values_list("to", flat=True)
     )
-    acknowledged = set(signed_up)
+    acknowledged = set(acknowledged_emails)
     missing = [e for e in acknowledged if delivered[e] == 0]
     twice = [e for e in emails if delivered[e] > 1]
     stats = read_stats(cluster.mailbox_path())
@@ -442,10 +406,10 @@ def signup_burst(count: int, threads: int, run: str) -> tuple[list[str], list[fl
                     return
                 email = queue.pop()
             start = time.perf_counter()
-            signed_up = Browser().signup(email)
+            ok = signed_up(browser(), email)
             elapsed = (time.perf_counter() - start) * 1000
             with lock:
-                if signed_up:
+                if ok:
                     done.append(email)
                 latencies.append(elapsed)
 
@@ -461,24 +425,24 @@ def run(*, members: int, readers: int, followers: int, burst: int, log) -> Resul
     run_id = uuid.uuid4().hex[:6]
     first_post_id = Post.objects.order_by("-id").values_list("id", flat=True).first() or 0
     first_member_id = Member.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    signed_up: list[str] = []
+    emails: list[str] = []  # signed up successfully
 
     log(f"Signing up {members} members and an author with {followers:,} followers ...")
     browsers = []
     for i in range(members):
-        browser = Browser()
+        visitor = browser()
         email = f"drill-{run_id}-{i}@example.com"
-        if not browser.signup(email):
+        if not signed_up(visitor, email):
             raise RuntimeError("sign-up through nginx failed: is the cluster up?")
-        signed_up.append(email)
-        browsers.append(browser)
-    author = Browser()
+        emails.append(email)
+        browsers.append(visitor)
+    author = browser()
     author_email = f"drill-{run_id}-author@example.com"
-    if not author.signup(author_email):
+    if not signed_up(author, author_email):
         raise RuntimeError("sign-up through nginx failed")
-    signed_up.append(author_email)
+    emails.append(author_email)
     author_id = Member.objects.get(email=author_email).pk
-    follows.follows_seed_followers(
+    seeding.follows_seed_followers(
         member_id=author_id, count=followers, seed=random.randrange(1 << 30)
     )
 
@@ -491,10 +455,10 @@ def run(*, members: int, readers: int, followers: int, burst: int, log) -> Resul
     start = time.monotonic()
     burst_done, burst_ms = signup_burst(burst, 8, run_id)
     burst_seconds = time.monotonic() - start
-    backlog_at = len(welcome_mails_pending())
+    backlog_at = len(outbox_pending(WelcomeMail))
     behind, behind_ms = signup_burst(20, 1, f"{run_id}b")
-    signed_up += quiet + burst_done + behind
-    wait("welcome mails", lambda: not welcome_mails_pending(), 300, log)
+    emails += quiet + burst_done + behind
+    wait("welcome mails", lambda: not outbox_pending(WelcomeMail), 300, log)
     signup = {
         "quiet p50": statistics.median(quiet_ms),
         "burst p50": statistics.median(burst_ms),
@@ -559,7 +523,7 @@ def run(*, members: int, readers: int, followers: int, burst: int, log) -> Resul
         *check_posts(load),
         check_feeds(first_post_id),
         check_counts(),
-        *check_mail(first_member_id, signed_up),
+        *check_mail(first_member_id, emails),
         check_replica(),
     ]
     return Result(phases=phases, checks=checks, signup=signup)

@@ -38,8 +38,9 @@ from django.db import connection, reset_queries, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
-from config.pagination import Cursor
-from feeds import facades, usecases
+from core import outbox
+from core.pagination import Cursor
+from feeds import fanout
 from feeds import services as feeds
 from feeds.models import FeedEntry
 from follows import services as follows
@@ -48,6 +49,7 @@ from lab.timing import median_ms
 from members import services as members
 from posts import services as posts
 from posts.models import Post
+from social import facades, usecases
 
 LAB_SEED = 7_351  # the lab's members are member<k>.s7351@seed.example
 POSTS_PER_AUTHOR = 5
@@ -98,12 +100,12 @@ def clean_up(made: Made) -> int:
 @contextmanager
 def pull_limit(limit: int) -> Iterator[None]:
     """FEED_FANOUT_LIMIT set to ``limit`` for a while, with the cached pull authors forgotten."""
-    usecases.pull_authors_forget()
+    feeds.pull_authors_forget()
     try:
         with override_settings(FEED_FANOUT_LIMIT=limit):
             yield
     finally:
-        usecases.pull_authors_forget()
+        feeds.pull_authors_forget()
 
 
 # --- plans ---------------------------------------------------------------------------
@@ -145,16 +147,16 @@ def readers_build(*, followings: list[int], made: Made, crowd_posts: int = 0) ->
     by a member nobody follows: on a real site the posts of the members I
     follow are a few among everyone's, and a pull that walks the posts table
     newest first meets the others too. Feeds are built by
-    ``usecases.feed_rebuild``, the same rows fan-out writes. The heavy authors
+    ``feeds.feed_rebuild``, the same rows fan-out writes. The heavy authors
     (one in PULL_SHARE, at least one per reader) get a few more followers, so
     that a low FEED_FANOUT_LIMIT pulls exactly them.
     """
     sizes = sorted(set(followings))
-    authors = members.members_seed(count=sizes[-1], seed=LAB_SEED)
+    authors = seeding.members_seed(count=sizes[-1], seed=LAB_SEED)
     made.member_ids += authors
-    readers = members.members_seed(count=len(sizes), seed=LAB_SEED)
+    readers = seeding.members_seed(count=len(sizes), seed=LAB_SEED)
     made.member_ids += readers
-    [crowd] = members.members_seed(count=1, seed=LAB_SEED)
+    [crowd] = seeding.members_seed(count=1, seed=LAB_SEED)
     made.member_ids.append(crowd)
     made.crowd.append(crowd)
     day = timezone.localdate()
@@ -172,10 +174,10 @@ def readers_build(*, followings: list[int], made: Made, crowd_posts: int = 0) ->
             for author in authors[:size]:
                 follows.follow_add(follower_id=reader, followee_id=author)
     for reader in readers:
-        usecases.feed_rebuild(member_id=reader)
+        feeds.feed_rebuild(member_id=reader)
     heavy = authors[::PULL_SHARE]
     for author in heavy:
-        follows.follows_seed_followers(member_id=author, count=len(sizes), seed=LAB_SEED)
+        seeding.follows_seed_followers(member_id=author, count=len(sizes), seed=LAB_SEED)
     made.followed += heavy
     return Readers(authors, dict(zip(sizes, readers, strict=True)), heavy)
 
@@ -269,7 +271,7 @@ def measure_reads(
     # Hybrid: the heavy authors are over the limit, their rows leave the feeds.
     with pull_limit(hybrid_limit(readers)):
         for size, reader in readers.readers.items():
-            usecases.feed_rebuild(member_id=reader)
+            feeds.feed_rebuild(member_id=reader)
             pulled = len(follows.following_among(follower_id=reader, member_ids=set(readers.heavy)))
             name, read = STRATEGIES[3]
             results.append(
@@ -283,7 +285,7 @@ def measure_reads(
                 )
             )
     for reader in readers.readers.values():
-        usecases.feed_rebuild(member_id=reader)  # as they are under the real limit
+        feeds.feed_rebuild(member_id=reader)  # as they are under the real limit
     order = {name: n for n, (name, _) in enumerate(STRATEGIES)}
     return sorted(results, key=lambda r: (r.followings, order[r.strategy]))
 
@@ -300,7 +302,7 @@ def queue_held() -> Iterator[list[int]]:
     the request's commit).
     """
     jobs: list[int] = []
-    with mock.patch.object(usecases, "send", jobs.append):
+    with mock.patch.object(outbox, "outbox_send", lambda model, pk: jobs.append(pk)):
         yield jobs
 
 
@@ -361,28 +363,28 @@ def measure_writes(
     followers, so the ratio of the two is measured side by side.
     """
     default_limit = settings.FEED_FANOUT_LIMIT
-    quiet, author = members.members_seed(count=2, seed=LAB_SEED)
+    quiet, author = seeding.members_seed(count=2, seed=LAB_SEED)
     made.member_ids += [quiet, author]
     made.followed.append(author)
     [base_ms], _, [job_id] = _publish([quiet], repeat)
-    usecases.fanout_run(job_id=job_id)  # nobody to reach; leaves no job pending
+    fanout.fanout_run(job_id=job_id)  # nobody to reach; leaves no job pending
     results = [Write(0, base_ms, base_ms, None, default_limit, None, False)]
     have = 0
     for size in sorted(set(followers)):
         if on_step:
             on_step(f"seeding {size - have:,} followers, publishing and fanning out ...")
-        follows.follows_seed_followers(member_id=author, count=size - have, seed=LAB_SEED)
+        seeding.follows_seed_followers(member_id=author, count=size - have, seed=LAB_SEED)
         have = size
         limit = max(size, default_limit)  # pushed, even when the default would pull
         with pull_limit(limit):
             [write_ms, base_ms], [post_id, _], [job_id, quiet_job] = _publish(
                 [author, quiet], repeat
             )
-            usecases.fanout_run(job_id=quiet_job)
+            fanout.fanout_run(job_id=quiet_job)
             began = time.perf_counter()
-            usecases.fanout_run(job_id=job_id)
+            fanout.fanout_run(job_id=job_id)
             seconds = time.perf_counter() - began
-            reach = usecases.post_reach(post_id=post_id)
+            reach = feeds.post_reach(post_id=post_id)
         reached = bool(
             reach
             and not reach.pulled

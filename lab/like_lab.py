@@ -32,6 +32,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from lab import seeding
 from lab.models import LabCounter, LabCounterSlot, LabLike
 from likes import services as likes
 from likes.models import Like
@@ -174,7 +175,7 @@ def scratch_target(*, likes_wanted: int, sharded: bool) -> Target:
 
 def product_target(*, likes_wanted: int, sharded: bool) -> Target:
     """A throw-away post by one of ``likes_wanted`` throw-away members, who all like it."""
-    member_ids = members.members_seed(count=likes_wanted, seed=LAB_SEED)
+    member_ids = seeding.members_seed(count=likes_wanted, seed=LAB_SEED)
     post_id = posts.post_write(member_id=member_ids[0], contents="like lab").pk
     return Target(
         post_id,

@@ -26,7 +26,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 from django.templatetags.static import static
 
-from config.net import free_port
+from core.testing.net import free_port
 from members.models import Member
 from posts.models import Post
 

@@ -12,14 +12,11 @@ from collections.abc import Iterable
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Sum
 
-from config.db import retry_on_lock_conflict, upsert_add
-from config.pagecache import public_pages_changed
+from core.db import retry_on_lock_conflict, upsert_add
+from core.web.pagecache import public_pages_changed
 from likes.models import LIKE_COUNT_SLOTS, Like, LikeCount
 from posts import services as posts
-
-
-class PostNotFound(Exception):
-    pass
+from posts.services import PostNotFound
 
 
 def _add_to_count(*, post_id: int, member_id: int, delta: int) -> None:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from likes import services
@@ -23,10 +22,7 @@ def _back(request: HttpRequest, post_id: int) -> HttpResponse:
 
 
 def _change(request: HttpRequest, post_id: int, change) -> HttpResponse:
-    try:
-        change(member_id=request.user.pk, post_id=post_id)
-    except services.PostNotFound:
-        raise Http404(_("No such post.")) from None
+    change(member_id=request.user.pk, post_id=post_id)  # no such post: a 404 (NotFound)
     return _back(request, post_id)
 
 

@@ -14,7 +14,7 @@ from django.contrib.auth.forms import (
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from config.admin import BoundedCountPaginator, ReadOnlyAdmin
+from core.admin import BoundedCountPaginator, OutboxStateFilter, ReadOnlyAdmin
 from members import services
 from members.models import Member, NicknameHistory, WelcomeMail
 
@@ -173,11 +173,8 @@ class NicknameHistoryAdmin(ReadOnlyAdmin):
 
 @admin.register(WelcomeMail)
 class WelcomeMailAdmin(ReadOnlyAdmin):
-    list_display = ("id", "to", "language", "created_at", "queued_at", "sent_at", "failed_at")
-    list_filter = (
-        ("sent_at", admin.EmptyFieldListFilter),
-        ("failed_at", admin.EmptyFieldListFilter),
-    )
+    list_display = ("id", "to", "language", "created_at", "queued_at", "done_at", "failed_at")
+    list_filter = (OutboxStateFilter, ("failed_at", admin.EmptyFieldListFilter))
     search_fields = ("=to",)
     search_help_text = _("Search by the exact address.")
     ordering = ("-id",)

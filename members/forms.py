@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
 from django.utils.translation import gettext_lazy as _
 
-from config.forms import StrictDateField
+from core.forms import StrictDateField
 from members.models import Member
 
 

@@ -7,17 +7,18 @@ and is what the rest of the project calls.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MinLengthValidator, MinValueValidator
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Length, Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from config.text import LineField, normalize_text
+from core.outbox import Outbox
+from core.text import LineField, normalize_text
 
 NICKNAME_MAX_LENGTH = 10
 EARLIEST_BIRTHDATE = date(1900, 1, 1)
@@ -66,17 +67,58 @@ class MemberManager(BaseUserManager["Member"]):
         # The login form gives the email as typed; stored emails are lower-case.
         return self.get(email=normalize_email(email))
 
-    # createsuperuser and Django's auth machinery call these; they go through
-    # the service so a member made any way gets its first history row.
-    def create_user(self, email: str, password: str | None = None, **fields) -> Member:
-        from members.services import member_register
+    @transaction.atomic
+    def create_member(
+        self,
+        *,
+        email: str,
+        nickname: str,
+        birthdate: date,
+        password: str | None,
+        is_staff: bool = False,
+        is_superuser: bool = False,
+        joined_at: datetime | None = None,
+    ) -> Member:
+        """A member and the first row of its nickname history, checked, in one transaction.
 
-        return member_register(email=email, password=password, **fields)
+        ``password=None`` gives an unusable password. Raises ``ValidationError`` (the
+        email taken included, also when another sign-up takes it at the same moment).
+        Nothing else happens: side effects (the welcome email) are the services'.
+        """
+        member = self.model(
+            email=email,
+            nickname=nickname,
+            birthdate=birthdate,
+            is_staff=is_staff,
+            is_superuser=is_superuser,
+            joined_at=joined_at or timezone.now(),
+        )
+        if password is None:
+            member.set_unusable_password()
+        else:
+            member.set_password(password)
+        member.full_clean()
+        try:
+            with transaction.atomic():
+                member.save()
+        except IntegrityError:
+            # Another sign-up took the email between our check and our insert.
+            if self.filter(email=member.email).exists():
+                raise ValidationError(
+                    {"email": self.model._meta.get_field("email").error_messages["unique"]}
+                ) from None
+            raise
+        history = member.first_nickname()
+        history.full_clean()
+        history.save()
+        return member
+
+    # Django's auth machinery (createsuperuser) calls these.
+    def create_user(self, email: str, password: str | None = None, **fields) -> Member:
+        return self.create_member(email=email, password=password, **fields)
 
     def create_superuser(self, email: str, password: str | None = None, **fields) -> Member:
-        from members.services import member_register
-
-        return member_register(
+        return self.create_member(
             email=email, password=password, is_staff=True, is_superuser=True, **fields
         )
 
@@ -188,14 +230,15 @@ class NicknameHistory(models.Model):
         return f"{self.nickname} ({timezone.localtime(self.changed_at):%Y-%m-%d %H:%M})"
 
 
-class WelcomeMail(models.Model):
-    """The welcome email of one sign-up: the mail domain's transactional outbox.
+class WelcomeMail(Outbox):
+    """The welcome email of one sign-up: a row of the transactional outbox (``core.outbox``).
 
-    Written in the sign-up's own transaction and sent to the ``mail`` queue after
-    the commit; the sweeper queues again what has been pending too long, so a
-    process that dies after the commit or a broker that is down delays the mail
-    but never loses it. ``sent_at`` is set once the provider has accepted it: a
-    message delivered to the worker twice is sent once.
+    Written in the sign-up's own transaction and queued for
+    ``members.tasks.send_welcome`` (on the ``mail`` queue) after the commit; the
+    sweep queues again what has been pending too long, so a process that dies after
+    the commit or a broker that is down delays the mail but never loses it.
+    ``done_at`` is set once the provider has accepted it (or refused it for good,
+    ``failed_at``): a message delivered to the worker twice is sent once.
     """
 
     member = models.ForeignKey(
@@ -207,20 +250,17 @@ class WelcomeMail(models.Model):
     # Copied: the address the member signed up with, whatever happens to the row later.
     to = models.EmailField(_("to"), max_length=254)
     language = models.CharField(_("language"), max_length=8, default="en")
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    # When it last reached the queue; empty while it never has (the broker was down).
-    queued_at = models.DateTimeField(_("last queued at"), null=True, blank=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    # The provider refused the address for good (5xx): never tried again.
+    # The provider refused the address for good (5xx): done, and never tried again.
     failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
 
-    class Meta:
+    task = "members.tasks.send_welcome"
+    # A backlog behind the rate limit (MAIL_RATE_LIMIT x workers) must not be queued
+    # twice while it waits: copies are skipped, but they take the rate's slots.
+    resend_after = timedelta(minutes=5)
+
+    class Meta(Outbox.Meta):
         verbose_name = _("welcome email")
         verbose_name_plural = _("welcome emails")
-        indexes = [
-            # The sweeper: WHERE sent_at IS NULL AND failed_at IS NULL ... ORDER BY id.
-            models.Index(fields=["sent_at", "id"], name="welcome_mail_pending"),
-        ]
 
     def __str__(self) -> str:
         return f"welcome email {self.pk} to {self.to}"

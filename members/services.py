@@ -7,21 +7,22 @@ raises ``ValidationError`` and writes nothing.
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from config.pagecache import public_pages_changed
+from core.exceptions import NotFound
+from core.web.pagecache import public_pages_changed
 from members import mail
-from members.models import EARLIEST_BIRTHDATE, Member, NicknameHistory, normalize_email
+from members.models import Member, NicknameHistory, normalize_email
 
-SEED_EMAIL_DOMAIN = "seed.example"
+
+class MemberNotFound(NotFound):
+    message = _("No such member.")
 
 
 @dataclass(frozen=True)
@@ -43,39 +44,22 @@ def member_register(
     is_superuser: bool = False,
     at: datetime | None = None,
 ) -> Member:
-    """Create a member and the first row of its nickname history.
+    """Sign a member up: the member and its first history row, and its welcome email.
 
     ``password=None`` gives an unusable password (the member cannot log in).
     ``at`` backdates the sign-up (demo data); by default it is now. A sign-up
     happening now gets a welcome email, sent by the worker after the commit
     (``members.mail``); a backdated one (demo data) does not.
     """
-    member = Member(
+    member = Member.objects.create_member(
         email=email,
         nickname=nickname,
         birthdate=birthdate,
+        password=password,
         is_staff=is_staff,
         is_superuser=is_superuser,
-        joined_at=at or timezone.now(),
+        joined_at=at,
     )
-    if password is None:
-        member.set_unusable_password()
-    else:
-        member.set_password(password)
-    member.full_clean()
-    try:
-        with transaction.atomic():
-            member.save()
-    except IntegrityError:
-        # Another sign-up took the email between our check and our insert.
-        if Member.objects.filter(email=member.email).exists():
-            raise ValidationError(
-                {"email": Member._meta.get_field("email").error_messages["unique"]}
-            ) from None
-        raise
-    history = member.first_nickname()
-    history.full_clean()
-    history.save()
     if at is None:
         mail.welcome_mail_record(member=member)
     public_pages_changed()
@@ -133,84 +117,6 @@ def member_ids_all() -> Iterator[int]:
 def member_ids_latest(*, limit: int) -> list[int]:
     """The ids of the ``limit`` most recently joined members, ascending."""
     return sorted(Member.objects.order_by("-id").values_list("id", flat=True)[:limit])
-
-
-def members_seed(
-    *,
-    count: int,
-    seed: int = 1,
-    chunk_size: int = 10_000,
-    on_chunk: Callable[[int], None] | None = None,
-) -> list[int]:
-    """Bulk-load ``count`` members (and their first history rows); returns their ids.
-
-    Rows go in with chunked ``executemany`` (multi-row INSERTs on MySQL), one
-    transaction per chunk, never ``save()`` per row. Seeded members get an
-    unusable password: hashing one is slow on purpose. Emails are
-    ``member<k>.s<seed>@seed.example``, continuing after any earlier run with the
-    same seed, and the same seed gives the same nicknames and birthdates.
-    """
-    if count <= 0:
-        raise ValidationError({"count": "The count must be positive."})
-    suffix = f".s{seed}@{SEED_EMAIL_DOMAIN}"
-    first_k = Member.objects.filter(email__endswith=suffix).count() + 1
-    rng = random.Random(f"{seed}:{first_k}")
-    birth_span = (date(2015, 12, 31) - EARLIEST_BIRTHDATE).days
-    joined_at = timezone.now()
-    q = connection.ops.quote_name
-    member_table, history_table = q(Member._meta.db_table), q(NicknameHistory._meta.db_table)
-    columns = [
-        "email",
-        "nickname",
-        "birthdate",
-        "password",
-        "joined_at",
-        "is_active",
-        "is_staff",
-        "is_superuser",
-    ]
-    insert_members = (
-        f"INSERT INTO {member_table} ({', '.join(q(c) for c in columns)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(columns))})"
-    )
-    # The history rows copy what was just inserted: no ids travel back to Python.
-    insert_history = (
-        f"INSERT INTO {history_table} ({q('member_id')}, {q('nickname')}, {q('changed_at')}) "  # noqa: S608
-        f"SELECT {q('id')}, {q('nickname')}, {q('joined_at')} FROM {member_table} "
-        f"WHERE {q('id')} > %s AND {q('email')} LIKE %s"
-    )
-    joined = connection.ops.adapt_datetimefield_value(joined_at)
-    password = UNUSABLE_PASSWORD_PREFIX + "seeded"
-    ids: list[int] = []
-    for start in range(0, count, chunk_size):
-        ks = range(first_k + start, first_k + min(start + chunk_size, count))
-        rows = [
-            (
-                f"member{k}{suffix}",
-                f"m{rng.randrange(36**6):06x}"[:10],
-                EARLIEST_BIRTHDATE + timedelta(days=rng.randrange(birth_span)),
-                password,
-                joined,
-                True,
-                False,
-                False,
-            )
-            for k in ks
-        ]
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"SELECT COALESCE(MAX({q('id')}), 0) FROM {member_table}")  # noqa: S608
-            (max_id,) = cursor.fetchone()
-            cursor.executemany(insert_members, rows)
-            cursor.execute(insert_history, [max_id, f"%{suffix}"])
-            cursor.execute(
-                f"SELECT {q('id')} FROM {member_table} WHERE {q('id')} > %s "  # noqa: S608
-                f"AND {q('email')} LIKE %s ORDER BY {q('id')}",
-                [max_id, f"%{suffix}"],
-            )
-            ids += [row[0] for row in cursor.fetchall()]
-        if on_chunk:
-            on_chunk(len(rows))
-    return ids
 
 
 def member_delete(*, member_id: int) -> None:

@@ -10,7 +10,6 @@ leaves the message to another; a mail already sent is not sent again.
 import logging
 
 from celery import shared_task
-from celery.signals import worker_ready
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
@@ -40,15 +39,3 @@ def send_welcome(self, mail_id: int) -> bool:
             logger.warning("welcome email %s deferred; the sweeper will send it", mail_id)
             return False
         raise
-
-
-@shared_task
-def sweep_mail() -> int:
-    """Queue again the welcome emails pending too long (run every MAIL_SWEEP_SECONDS)."""
-    return mail.sweep()
-
-
-@worker_ready.connect
-def _sweep_mail_on_start(**kwargs) -> None:
-    # Mail left pending while no worker ran (or the broker was down) is queued again.
-    sweep_mail.delay()

@@ -1,6 +1,6 @@
 """Admin for posts and daily counts, built to stay fast at millions of rows.
 
-No changelist counts the whole table (config.admin.BoundedCountPaginator),
+No changelist counts the whole table (core.admin.BoundedCountPaginator),
 none joins members, and deleting posts goes through the
 service so the daily counts stay right.
 """
@@ -8,7 +8,7 @@ service so the daily counts stay right.
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from config.admin import LargeTableAdmin, ReadOnlyAdmin
+from core.admin import LargeTableAdmin, ReadOnlyAdmin
 from posts import services
 from posts.models import DailyPostCount, Post
 

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from django.utils import timezone
 
 from members import services as members
-from members.services import PublicMember
+from members.services import MemberNotFound, PublicMember
 from posts import services as posts
 
 # Weeks start on Sunday, as on Korean (and US) wall calendars.
@@ -22,10 +22,6 @@ FIRST_WEEKDAY = calendar.SUNDAY
 HEAT_LEVELS = 4
 # Pages show 1900 (the earliest birthdate) to 9998: a grid's padding days stay valid dates.
 FIRST_YEAR, LAST_YEAR = 1900, 9998
-
-
-class MemberNotFound(Exception):
-    pass
 
 
 def _member(member_id: int) -> PublicMember:

@@ -5,7 +5,7 @@ from datetime import date
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from config.forms import StrictDateField, StrictIntegerField
+from core.forms import StrictDateField, StrictIntegerField
 from posts.facades import FIRST_YEAR, LAST_YEAR
 from posts.models import Post
 

@@ -16,8 +16,8 @@ from django.db.models.functions import Length, Trim
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from config.db import upsert_add
-from config.text import LinesField, normalize_text
+from core.db import upsert_add
+from core.text import LinesField, normalize_text
 
 CONTENTS_MAX_LENGTH = 500
 MEMBER_TIMELINE_INDEX = "post_member_id"

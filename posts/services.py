@@ -12,13 +12,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from config.db import retry_on_lock_conflict
-from config.pagecache import public_pages_changed
-from config.pagination import Cursor, Page, keyset_page
+from core.db import retry_on_lock_conflict
+from core.exceptions import NotFound
+from core.pagination import Cursor, Page, keyset_page
+from core.web.pagecache import public_pages_changed
 from posts.models import MEMBER_TIMELINE_INDEX, DailyPostCount, Post
 
 
@@ -62,12 +65,16 @@ def post_delete(*, post_id: int) -> bool:
     return posts_delete(post_ids=[post_id]) == 1
 
 
-class PostNotFound(Exception):
-    pass
+class PostNotFound(NotFound):
+    message = _("No such post.")
 
 
-class NotTheAuthor(Exception):
-    pass
+class NotTheAuthor(PermissionDenied):
+    """Someone else's post: Django answers it with a 403."""
+
+    def __init__(self, post_id: int):
+        super().__init__(_("Only its author can delete a post."))
+        self.post_id = post_id
 
 
 @retry_on_lock_conflict

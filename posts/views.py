@@ -1,7 +1,7 @@
 """The calendar pages and JSON. Each view parses input with a form, calls one facade, renders.
 
 The pages that list posts (timelines, home) compose several domains and live in
-``feeds.views``.
+``social.views``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from config.http import api_login_required, bad_request, json_error, json_response
+from core.web.http import api_login_required, bad_request, json_error, json_response
 from posts import facades
 from posts.forms import CalendarPageForm, CalendarRangeForm, error_text
 

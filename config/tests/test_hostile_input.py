@@ -10,9 +10,9 @@ from django.db import InterfaceError, OperationalError
 from django.test import Client, RequestFactory, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from config.middleware import RequestBodyMiddleware
-from config.pagination import MAX_ID
-from config.security import client_ip
+from core.pagination import MAX_ID
+from core.web.middleware import RequestBodyMiddleware
+from core.web.security import client_ip
 from members.models import Member
 from members.tests.mothers import PASSWORD, a_member, signup_data
 from posts.models import Post
@@ -91,14 +91,14 @@ class TestDatabaseUnavailable:
 
     @pytest.mark.parametrize("error", [OperationalError(2002, "down"), InterfaceError("gone")])
     def test_the_api_answers_503_json(self, client, error):
-        with mock.patch("feeds.facades.timeline", side_effect=error):
+        with mock.patch("social.facades.timeline", side_effect=error):
             response = client.get("/api/posts")
         assert response.status_code == 503
         assert response.json() == {"error": response.json()["error"]}
         assert response["Retry-After"]
 
     def test_pages_answer_a_503_page_without_a_traceback(self, client):
-        with mock.patch("feeds.facades.timeline", side_effect=OperationalError(2013, "lost")):
+        with mock.patch("social.facades.timeline", side_effect=OperationalError(2013, "lost")):
             response = client.get("/posts/")
         assert response.status_code == 503
         assert response["Content-Type"].startswith("text/html")

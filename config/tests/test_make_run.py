@@ -4,10 +4,7 @@ wrapping every cursor), the demo community, and a member who logs in, posts, fol
 A subprocess on a loopback port with its own SQLite file, driven over HTTP.
 """
 
-import http.cookiejar
-import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -17,43 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from config.net import free_port
+from core.testing.http import Browser
+from core.testing.net import free_port
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-
-
-class Browser:
-    """Cookies, the CSRF token and a Referer, as a browser would send them."""
-
-    def __init__(self, base: str):
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect()
-        )
-
-    def get(self, path: str):
-        return self.opener.open(self.base + path, timeout=30)
-
-    def post(self, path: str, form_page: str, **fields):
-        page = self.get(form_page).read().decode()
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-        data = urllib.parse.urlencode({"csrfmiddlewaretoken": token, **fields}).encode()
-        request = urllib.request.Request(
-            self.base + path, data=data, headers={"Referer": self.base + form_page}
-        )
-        try:
-            return self.opener.open(request, timeout=30)
-        except urllib.error.HTTPError as error:
-            return error
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None  # the test reads the 302 itself
-
-    def http_error_302(self, req, fp, code, msg, headers):
-        return fp
 
 
 @pytest.fixture
@@ -93,27 +57,25 @@ def dev_server(tmp_path):
 
 
 def test_the_demo_member_logs_in_posts_follows_and_likes(dev_server):
-    browser = Browser(dev_server)
-    response = browser.post(
-        "/login/", "/login/", username="demo@example.com", password="demo-password"
-    )
-    assert (response.status, response.headers["Location"]) == (302, "/home/")
+    browser = Browser(dev_server, timeout=30)
+    response = browser.login(email="demo@example.com", password="demo-password")
+    assert (response.status, response.location) == (302, "/home/")
 
-    response = browser.post("/posts/new/", "/posts/new/", contents="From the dev server ✨")
-    assert response.status == 302, response.read()[:2000]
-    home = json.load(browser.get("/api/me/home?size=1"))
+    response = browser.post("/posts/new/", {"contents": "From the dev server ✨"})
+    assert response.status == 302, response.body[:2000]
+    home = browser.get("/api/me/home?size=1").json()
     assert home["posts"][0]["contents"] == "From the dev server ✨"
     post_id = home["posts"][0]["id"]
 
-    assert browser.post(f"/posts/{post_id}/like/", "/home/").status == 302
-    assert json.load(browser.get(f"/api/posts/{post_id}"))["likes"] == 1
+    assert browser.post(f"/posts/{post_id}/like/").status == 302
+    assert browser.get(f"/api/posts/{post_id}").json()["likes"] == 1
 
     someone = next(
         p["member_id"]
-        for p in json.load(browser.get("/api/posts"))["posts"]
+        for p in browser.get("/api/posts").json()["posts"]
         if p["member_id"] != home["posts"][0]["member_id"]
     )
     for action in ("unfollow", "follow"):
-        response = browser.post(f"/members/{someone}/{action}/", "/home/")
+        response = browser.post(f"/members/{someone}/{action}/")
         assert response.status == 302
-    assert "djDebug" in browser.get("/home/").read().decode()  # the toolbar was there throughout
+    assert "djDebug" in browser.get("/home/").text()  # the toolbar was there throughout

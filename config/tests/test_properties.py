@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
-from config.pagination import MAX_ID, MAX_SIZE, Cursor, CursorForm, keyset_page
-from config.text import check_text
+from core.pagination import MAX_ID, MAX_SIZE, Cursor, CursorForm, keyset_page
+from core.text import check_text
 from members import services as members
 from members.forms import NicknameForm, SignupForm
 from members.models import Member

@@ -5,7 +5,6 @@ A cluster of its own (another state directory, every port shifted by 10 000, two
 servers, one worker), so it runs beside a developer's `make cluster`.
 """
 
-import http.cookiejar
 import os
 import re
 import signal
@@ -14,17 +13,19 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 
+from core.testing.http import Browser
+
 pytestmark = pytest.mark.mysql  # it runs MariaDB servers of its own: once, in the MariaDB pass
 
 ROOT = Path(__file__).resolve().parents[2]
-OFFSET = 10_000
+# Another cluster beside this one (a second checkout) picks another offset.
+OFFSET = int(os.environ.get("CLUSTER_TEST_PORT_OFFSET", "10000"))
 NGINX = f"http://127.0.0.1:{8080 + OFFSET}"
 
 
@@ -61,64 +62,33 @@ def cluster(tmp_path_factory):
         assert not [p for p in (state / "run").glob("*.pid")], "stop leaves no pid file"
 
 
-class Browser:
-    def __init__(self) -> None:
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect()
-        )
-
-    def open(self, path: str, form: dict | None = None) -> tuple[int, bytes]:
-        data = None
-        if form is not None:
-            token = next(c.value for c in self.jar if c.name == "csrftoken")
-            data = urllib.parse.urlencode({**form, "csrfmiddlewaretoken": token}).encode()
-        try:
-            with self.opener.open(NGINX + path, data=data, timeout=15) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as error:
-            with error:  # it holds the connection open until closed
-                return error.code, error.read()
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
+def browser() -> Browser:
+    return Browser(NGINX)
 
 
 def test_a_write_is_read_back_through_nginx(cluster):
-    browser = Browser()
-    assert browser.open("/signup/")[0] == 200
+    member = browser()
+    assert member.get("/signup/").status == 200
     email = f"smoke-{uuid.uuid4().hex[:8]}@example.com"
-    status, _ = browser.open(
-        "/signup/",
-        {
-            "email": email,
-            "nickname": "smoke",
-            "birthdate": "1990-01-01",
-            "password1": "smoke-password-1",
-            "password2": "smoke-password-1",
-        },
-    )
-    assert status == 302
+    assert member.signup(email=email, password="smoke-password-1", nickname="smoke").status == 302
     contents = f"hello from the smoke test {uuid.uuid4().hex}"
-    assert browser.open("/posts/new/", {"contents": contents})[0] == 302
+    assert member.post("/posts/new/", {"contents": contents}).status == 302
     # Read back at once (the writer reads the primary for a while), then by anyone.
-    status, body = browser.open("/api/posts")
-    assert status == 200
-    assert contents in body.decode()
+    mine = member.get("/api/posts")
+    assert mine.status == 200
+    assert contents in mine.text()
     deadline = time.monotonic() + 10
-    while contents not in Browser().open("/api/posts")[1].decode():
+    while contents not in browser().get("/api/posts").text():
         assert time.monotonic() < deadline, "the post never reached the anonymous timeline"
         time.sleep(0.2)
-    status, body = Browser().open("/readyz")
-    assert status == 200
-    assert '"replica"' in body.decode()
+    ready = browser().get("/readyz")
+    assert ready.status == 200
+    assert '"replica"' in ready.text()
 
 
 def test_nginx_serves_static_files_and_keeps_cut_requests_from_the_app_servers(cluster):
     _, state = cluster
-    status, page = Browser().open("/posts/")
+    page = browser().get("/posts/").body
     stylesheet = re.search(rb'href="(/static/css/site\.[0-9a-f]{12}\.css)"', page).group(1)
     with urllib.request.urlopen(NGINX + stylesheet.decode(), timeout=10) as response:
         assert response.status == 200
@@ -147,10 +117,10 @@ def test_an_app_server_killed_under_load_fails_no_request(cluster):
     stop = threading.Event()
 
     def reader() -> None:
-        browser = Browser()
+        visitor = browser()
         while not stop.is_set():
             try:
-                status, _ = browser.open("/posts/")
+                status = visitor.get("/posts/").status
             except OSError as exc:
                 status = repr(exc)
             requests.append(status)

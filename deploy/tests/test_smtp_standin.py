@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from config.net import free_port
+from core.testing.net import free_port
 from deploy.smtp_standin import RATE_LIMITED, read_mailbox, read_stats
 
 STANDIN = Path(__file__).resolve().parents[1] / "smtp_standin.py"

@@ -1,4 +1,4 @@
-"""The commands that check, rebuild and seed follows, likes and feeds."""
+"""The commands that check and rebuild feeds, follow counts and like counts."""
 
 from io import StringIO
 
@@ -83,54 +83,3 @@ class TestRebuilds:
             run("rebuild_like_counts", "--check")
         run("rebuild_like_counts")
         assert likes.like_counts(post_ids=[star.post.pk]) == {star.post.pk: 1}
-
-
-class TestSeedFollows:
-    def test_a_crowd(self):
-        star = a_member()
-        out = run("seed_follows", "--member", str(star.pk), "--followers", "25")
-        assert "Seeded 25 follows" in out
-        assert follows.follow_counts(member_id=star.pk).followers == 25
-
-    def test_a_graph(self):
-        for _ in range(30):
-            a_member()
-        assert "Seeded" in run(
-            "seed_follows", "--graph", "--members", "30", "--mean-following", "3"
-        )
-        assert follows.follow_counts_differences() == []
-
-    @pytest.mark.parametrize(
-        ("args", "message"),
-        [
-            ([], "Give --member ID --followers N"),
-            (["--member", "999999", "--followers", "3"], "No member with id 999999"),
-            (["--member", "1", "--followers", "0"], "--followers must be a positive number"),
-            (["--graph"], "--graph needs --members N"),
-            (["--graph", "--members", "500"], "Only"),
-        ],
-    )
-    def test_bad_arguments_write_nothing(self, args, message):
-        a_member()
-        with pytest.raises(CommandError, match=message):
-            run("seed_follows", *args)
-        assert not FollowCount.objects.exists()
-
-
-def test_feeds_sweep_sends_what_was_left(django_capture_on_commit_callbacks):
-    from django.utils import timezone
-
-    star, fan = a_member(), a_member()
-    follows.follow_add(follower_id=fan.pk, followee_id=star.pk)
-    post = publish(star)  # its send never ran
-    FanoutJob.objects.update(created_at=timezone.now() - timezone.timedelta(minutes=2))
-    assert "Sent 1 unfinished" in run("feeds_sweep")
-    assert FeedEntry.objects.filter(post=post).count() == 2
-
-
-def test_seed_demo_builds_consistent_follows_likes_and_feeds():
-    run("seed_demo")
-    assert "All 7 feeds match" in run("rebuild_feeds", "--check")
-    assert "equal GROUP BY" in run("rebuild_like_counts", "--check")
-    assert "equal GROUP BY" in run("rebuild_follow_counts", "--check")
-    assert "already there" in run("seed_demo")

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from config.pagination import Cursor
+from core.pagination import Cursor
 from feeds import services as feeds
 from feeds.models import FeedEntry
 from follows import services as follows

@@ -1,10 +1,9 @@
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 
-from config.pagination import Cursor
-from config.tests.concurrency import run_together
+from core.pagination import Cursor
+from core.testing.concurrency import run_together
 from follows import services
 from follows.models import Follow, FollowCount
 from follows.services import FollowCounts
@@ -126,35 +125,6 @@ class TestCountsCheckAndRebuild:
         services.follow_counts_rebuild()
         assert services.follow_counts_differences() == []
         assert services.follow_counts(member_id=lee.pk) == FollowCounts(1, 0)
-
-
-class TestSeeding:
-    def test_a_crowd_of_new_followers(self):
-        star = a_member()
-        made = services.follows_seed_followers(member_id=star.pk, count=30, seed=3)
-        assert made == 30
-        assert services.follow_counts(member_id=star.pk).followers == 30
-        assert services.follow_counts_differences() == []
-
-    def test_a_graph_is_skewed_and_counted(self):
-        ids = [a_member().pk for _ in range(60)]
-        made = services.follows_seed_graph(member_ids=ids, seed=1, mean_following=5)
-        assert made > 0
-        assert services.follow_counts_differences() == []
-        followers = sorted(
-            (services.follow_counts(member_id=m).followers for m in ids), reverse=True
-        )
-        # A few are followed by many, most by few.
-        assert followers[0] >= 4 * max(1, followers[len(ids) // 2])
-        assert not Follow.objects.filter(follower_id=F("followee_id")).exists()
-
-    def test_the_same_seed_gives_the_same_graph(self):
-        ids = [a_member().pk for _ in range(20)]
-        services.follows_seed_graph(member_ids=ids, seed=5, mean_following=3)
-        first = set(Follow.objects.values_list("follower_id", "followee_id"))
-        Follow.objects.all().delete()
-        services.follows_seed_graph(member_ids=ids, seed=5, mean_following=3)
-        assert set(Follow.objects.values_list("follower_id", "followee_id")) == first
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,7 +1,7 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from config.tests.concurrency import run_together
+from core.testing.concurrency import run_together
 from likes import services
 from likes.models import LIKE_COUNT_SLOTS, Like, LikeCount
 from likes.tests.mothers import a_like, a_member, a_post

@@ -199,10 +199,10 @@ class TestWelcomeMailAdmin:
             services.member_register(
                 email=email, nickname="m", birthdate=date(1990, 1, 2), password=PASSWORD
             )
-        WelcomeMail.objects.filter(to="sent@example.com").update(sent_at=timezone.now())
+        WelcomeMail.objects.filter(to="sent@example.com").update(done_at=timezone.now())
 
         everything = staff_client.get("/admin/members/welcomemail/").content.decode()
-        pending = staff_client.get("/admin/members/welcomemail/?sent_at__isempty=1")
+        pending = staff_client.get("/admin/members/welcomemail/?state=pending")
 
         assert "pending@example.com" in everything
         assert "sent@example.com" in everything

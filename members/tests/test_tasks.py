@@ -14,14 +14,17 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from celery import current_app
 from django.db import transaction
 
-from config.celery import app
-from config.net import free_port
-from config.tests.workers import ROOT, celery_worker, wait_until, worker_env
+from core.outbox import outbox_pending
+from core.testing.net import free_port
+from core.testing.workers import ROOT, celery_worker, wait_until, worker_env
 from deploy.smtp_standin import read_mailbox, read_stats
 from members import mail, services
 from members.models import WelcomeMail
+
+app = current_app._get_current_object()  # the project's (config.celery), loaded with the settings
 
 SIGN_UPS = 40
 PROVIDER_LIMIT = 10  # messages a second
@@ -88,7 +91,7 @@ def arrived_once_each(mailbox: Path, rows: dict[str, WelcomeMail], seconds: floa
     assert wait_until(lambda: len(read_mailbox(mailbox)) >= len(rows), seconds), (
         f"{len(read_mailbox(mailbox))} of {len(rows)} mails arrived"
     )
-    assert wait_until(lambda: mail.welcome_mails_pending() == [], 5)
+    assert wait_until(lambda: outbox_pending(WelcomeMail) == [], 5)
     time.sleep(0.5)  # anything sent twice would arrive now
     delivered = read_mailbox(mailbox)
     assert sorted(m["to"][0] for m in delivered) == sorted(rows)

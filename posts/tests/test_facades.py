@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from config.tests.queries import assert_no_join_offset_or_count
+from core.testing.queries import assert_no_join_offset_or_count
 from posts import facades
 from posts.tests.mothers import a_member, a_post, posts_on_days
 

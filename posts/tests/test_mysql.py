@@ -8,7 +8,7 @@ from django.db import connection, connections
 from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 
-from config.pagination import Cursor
+from core.pagination import Cursor
 from posts import services
 from posts.models import Post
 from posts.tests.mothers import a_member, posts_on_days

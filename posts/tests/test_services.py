@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 
-from config.pagination import Cursor
+from core.pagination import Cursor
 from posts import services
 from posts.models import DailyPostCount, Post
 from posts.tests.mothers import a_member, a_post, noon, posts_on_days

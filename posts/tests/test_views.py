@@ -8,14 +8,6 @@ from posts.tests.mothers import a_member, posts_on_days
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def member_client(client):
-    member = a_member(nickname="kim")
-    client.force_login(member)
-    client.member = member
-    return client
-
-
 class TestCalendarPage:
     def test_needs_login(self, client):
         response = client.get("/me/calendar/")

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from feeds import usecases
+from feeds import services as feeds
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--post", type=int, required=True, help="the post id")
 
     def handle(self, *args, post, **options):
-        reach = usecases.post_reach(post_id=post)
+        reach = feeds.post_reach(post_id=post)
         if reach is None:
             raise CommandError(f"No post with id {post}.")
         self.stdout.write(

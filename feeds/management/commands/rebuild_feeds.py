@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from feeds import usecases
+from feeds import services as feeds
 from members import services as members
 
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
         for member_id in member_ids:
             visited += 1
             if check:
-                missing, extra = usecases.feed_differences(member_id=member_id)
+                missing, extra = feeds.feed_differences(member_id=member_id)
                 if missing or extra:
                     differing += 1
                     if differing <= 20:
@@ -36,7 +36,7 @@ class Command(BaseCommand):
                             f"member {member_id}: {len(missing)} missing, {len(extra)} extra"
                         )
             else:
-                usecases.feed_rebuild(member_id=member_id)
+                feeds.feed_rebuild(member_id=member_id)
         if check:
             if differing:
                 raise CommandError(f"{differing} of {visited} feeds differ from their sources.")

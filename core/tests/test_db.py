@@ -1,0 +1,108 @@
+"""The shared database helpers: lock-conflict retries and counters by upsert."""
+
+import pytest
+from django.db import OperationalError, connection
+
+from core import db
+from core.testing.concurrency import run_together
+from posts.models import DailyPostCount
+from posts.tests.mothers import a_member
+
+pytestmark = pytest.mark.django_db
+
+
+class TestUpsertAdd:
+    def test_inserts_new_keys_and_adds_to_existing_ones(self):
+        member = a_member()
+        day = "2025-01-01"
+        other = "2025-01-02"
+        rows = [(member.pk, day, 2), (member.pk, other, 1)]
+        db.upsert_add(DailyPostCount, keys=["member_id", "date"], counters=["count"], rows=rows)
+        db.upsert_add(
+            DailyPostCount, keys=["member_id", "date"], counters=["count"], rows=[rows[0]]
+        )
+        stored = dict(DailyPostCount.objects.filter(member=member).values_list("date", "count"))
+        assert {str(k): v for k, v in stored.items()} == {day: 4, other: 1}
+
+    def test_no_rows_is_no_statement(self, django_assert_num_queries):
+        with django_assert_num_queries(0):
+            db.upsert_add(DailyPostCount, keys=["member_id", "date"], counters=["count"], rows=[])
+
+    @pytest.mark.django_db(transaction=True)
+    def test_concurrent_adds_are_all_counted(self):
+        member = a_member()
+        threads, adds = 8, 20
+
+        def work(_):
+            for _ in range(adds):
+                db.retry_on_lock_conflict(db.upsert_add)(
+                    DailyPostCount,
+                    keys=["member_id", "date"],
+                    counters=["count"],
+                    rows=[(member.pk, "2025-03-01", 1)],
+                )
+
+        assert run_together(work, range(threads)) == []
+        assert DailyPostCount.objects.get(member=member).count == threads * adds
+
+
+class TestRetryOnLockConflict:
+    """Outside any transaction (as in a request), a lost lock conflict is retried."""
+
+    @pytest.fixture
+    def lock_conflict(self):
+        if connection.vendor == "mysql":
+            return OperationalError(1213, "Deadlock found when trying to get lock")
+        return OperationalError("database is locked")
+
+    @pytest.mark.django_db(transaction=True)
+    def test_retries_then_succeeds(self, lock_conflict):
+        calls = []
+
+        @db.retry_on_lock_conflict
+        def flaky():
+            calls.append(1)
+            if len(calls) < 3:
+                raise lock_conflict
+            return "done"
+
+        assert flaky() == "done"
+        assert len(calls) == 3
+
+    @pytest.mark.django_db(transaction=True)
+    def test_gives_up_after_the_last_attempt(self, lock_conflict):
+        calls = []
+
+        @db.retry_on_lock_conflict
+        def always():
+            calls.append(1)
+            raise lock_conflict
+
+        with pytest.raises(OperationalError):
+            always()
+        assert len(calls) == db.ATTEMPTS
+
+    @pytest.mark.django_db(transaction=True)
+    def test_other_errors_are_not_retried(self):
+        calls = []
+
+        @db.retry_on_lock_conflict
+        def broken():
+            calls.append(1)
+            raise OperationalError("no such table: nowhere")
+
+        with pytest.raises(OperationalError):
+            broken()
+        assert len(calls) == 1
+
+    def test_inside_a_transaction_it_does_not_retry(self, lock_conflict):
+        calls = []
+
+        @db.retry_on_lock_conflict
+        def flaky():
+            calls.append(1)
+            raise lock_conflict
+
+        with pytest.raises(OperationalError):
+            flaky()
+        assert len(calls) == 1

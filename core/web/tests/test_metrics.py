@@ -1,0 +1,114 @@
+"""/metrics: Prometheus text for the machine itself, counting requests by view and the
+page cache's hits and misses; under gunicorn, the sum over all its workers."""
+
+import re
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from prometheus_client import REGISTRY
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from core.testing.served import get, served
+
+pytestmark = pytest.mark.django_db
+
+REQUESTS = "django_http_requests_total_by_view_transport_method_total"
+
+
+def page_cache_count(result: str) -> float:
+    return REGISTRY.get_sample_value("sns_page_cache_total", {"result": result})
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "::1"])
+def test_loopback_gets_prometheus_text(address):
+    Client().get("/healthz")
+
+    response = Client(REMOTE_ADDR=address).get("/metrics")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    text = response.content.decode()
+    assert re.search(REQUESTS + r'\{[^}]*view="healthz"[^}]*\} [1-9]', text)
+    assert 'sns_page_cache_total{result="hit"}' in text
+    assert 'sns_page_cache_total{result="miss"}' in text
+
+
+def test_another_address_is_refused():
+    response = Client(REMOTE_ADDR="203.0.113.7").get("/metrics")
+    assert response.status_code == 404
+    assert b"sns_page_cache" not in response.content
+
+
+def test_behind_a_proxy_the_client_s_address_counts(settings):
+    settings.CLIENT_IP_HEADER = "X-Forwarded-For"
+    proxy = Client(REMOTE_ADDR="127.0.0.1")
+
+    outside = proxy.get("/metrics", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    inside = proxy.get("/metrics", HTTP_X_FORWARDED_FOR="127.0.0.1")
+
+    assert (outside.status_code, inside.status_code) == (404, 200)
+
+
+def test_page_cache_hits_and_misses_are_counted(settings):
+    settings.PAGE_CACHE = True
+    cache.clear()
+    hits, misses = page_cache_count("hit"), page_cache_count("miss")
+
+    first = Client().get("/posts/")
+    second = Client().get("/posts/")
+
+    assert (first["X-Page-Cache"], second["X-Page-Cache"]) == ("miss", "hit")
+    assert page_cache_count("miss") == misses + 1
+    assert page_cache_count("hit") == hits + 1
+    cache.clear()
+
+
+def healthz_count_by_process(directory) -> dict[str, float]:
+    """Each worker's own count of /healthz requests, from its file in the directory."""
+    counts = {}
+    for path in directory.glob("counter_*.db"):
+        for metric in MultiProcessCollector.merge([str(path)]):
+            for sample in metric.samples:
+                if sample.name == REQUESTS and sample.labels.get("view") == "healthz":
+                    counts[path.name] = counts.get(path.name, 0) + sample.value
+    return counts
+
+
+def metrics_count(port: int) -> float:
+    response = get(port, "/metrics")
+    assert response.status == 200
+    found = re.search(REQUESTS + r'\{[^}]*view="healthz"[^}]*\} (\S+)', response.text())
+    return float(found.group(1)) if found else 0.0
+
+
+def test_every_worker_is_counted_under_gunicorn(tmp_path):
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    (directory / "counter_1.db").write_bytes(b"left by a run before")  # emptied at start
+    url = f"sqlite:///{tmp_path / 'unused.sqlite3'}"
+    with served(
+        tmp_path, url, WEB_CONCURRENCY="2", PROMETHEUS_MULTIPROC_DIR=str(directory)
+    ) as port:
+        sent = 0
+        deadline = time.monotonic() + 30
+        # Which worker takes a connection is the kernel's choice: ask until both have.
+        while len(healthz_count_by_process(directory)) < 2 and time.monotonic() < deadline:
+            with ThreadPoolExecutor(8) as pool:
+                statuses = list(pool.map(lambda _: healthz(port), range(16)))
+            assert statuses == [200] * 16
+            sent += 16
+
+        by_process = healthz_count_by_process(directory)
+        total = metrics_count(port)
+
+    assert len(by_process) == 2, by_process
+    assert total == sent == sum(by_process.values())
+
+
+def healthz(port: int) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
+        return response.status
