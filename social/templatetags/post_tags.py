@@ -53,7 +53,13 @@ class _Page:
         self.here = request.get_full_path()
         self.urls = _Urls()
         self.datetime_format = get_format("DATETIME_FORMAT")
-        self.labels = {word: gettext(word) for word in ("Likes", "Like", "Unlike", "Delete")}
+        # Spelled out, so that makemessages finds each.
+        self.labels = {
+            "Likes": gettext("Likes"),
+            "Like": gettext("Like"),
+            "Unlike": gettext("Unlike"),
+            "Delete": gettext("Delete"),
+        }
 
 
 def _actions(post: TimelineEntry, page: _Page) -> str:
