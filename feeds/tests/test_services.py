@@ -5,16 +5,9 @@ import pytest
 from feeds import services
 from feeds.models import FeedEntry
 from feeds.tests.mothers import a_member, feed_of, follow, publish
+from social.tests.mothers import crowd_following
 
 pytestmark = pytest.mark.django_db
-
-
-def crowd_following(star, n: int, on_commit) -> list:
-    crowd = [a_member() for _ in range(n)]
-    with on_commit(execute=True):
-        for member in crowd:
-            follow(member, star)
-    return crowd
 
 
 def test_a_feed_is_trimmed_to_its_newest_entries(settings):

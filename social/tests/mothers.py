@@ -4,7 +4,7 @@ use cases, as the site's pages do."""
 from members.tests.mothers import a_member
 from social import usecases
 
-__all__ = ["a_member", "follow", "publish"]
+__all__ = ["a_member", "crowd_following", "follow", "publish"]
 
 
 def publish(member, contents: str = "hello"):
@@ -14,3 +14,13 @@ def publish(member, contents: str = "hello"):
 
 def follow(follower, followee) -> None:
     usecases.follow(follower_id=follower.pk, followee_id=followee.pk)
+
+
+def crowd_following(star, n: int, on_commit) -> list:
+    """``n`` new members who follow ``star``, their backfills run (``on_commit``: pytest-django's
+    ``django_capture_on_commit_callbacks``)."""
+    crowd = [a_member() for _ in range(n)]
+    with on_commit(execute=True):
+        for member in crowd:
+            follow(member, star)
+    return crowd

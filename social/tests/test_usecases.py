@@ -18,7 +18,7 @@ from follows import services as follows
 from likes import services as likes
 from posts.models import DailyPostCount, Post
 from social import facades, usecases
-from social.tests.mothers import a_member, follow, publish
+from social.tests.mothers import a_member, crowd_following, follow, publish
 
 pytestmark = pytest.mark.django_db
 
@@ -28,14 +28,6 @@ def _fresh_cache():
     cache.clear()  # the pull-author set is cached
     yield
     cache.clear()
-
-
-def crowd_following(star, n: int, on_commit) -> list:
-    crowd = [a_member() for _ in range(n)]
-    with on_commit(execute=True):
-        for member in crowd:
-            follow(member, star)
-    return crowd
 
 
 def age_jobs(seconds: int = 120) -> None:
