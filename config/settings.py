@@ -193,9 +193,16 @@ AXES_DISABLE_ACCESS_LOG = True  # failures are enough; no row per successful log
 AXES_USERNAME_CALLABLE = "members.throttle.login_username"
 AXES_LOCKOUT_CALLABLE = "members.throttle.locked_out"
 AXES_CLIENT_IP_CALLABLE = "core.web.security.client_ip"
-# Behind a proxy, the header that carries the client's address (X-Forwarded-For or
-# X-Real-IP). Empty: the peer's address. Set it only when a proxy sets the header.
+# Behind a proxy, the header that carries the client's address: X-Real-IP, which the
+# proxy sets (core/web/security.py says why not X-Forwarded-For). Read only on
+# requests from TRUSTED_PROXIES (addresses or networks). Empty: the peer's address.
 CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="")
+if CLIENT_IP_HEADER and CLIENT_IP_HEADER.lower() != "x-real-ip":
+    raise ImproperlyConfigured(
+        f"CLIENT_IP_HEADER={CLIENT_IP_HEADER!r} is not supported: set X-Real-IP (the header "
+        "the proxy sets, as deploy/nginx.conf does) or leave it empty."
+    )
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"  # a member starts at their home timeline

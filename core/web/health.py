@@ -15,7 +15,6 @@ write is the few functions below.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
 import time
@@ -31,7 +30,7 @@ from django.views.decorators.http import require_safe
 from django_prometheus.exports import ExportToDjangoView
 
 from core.web import dbrouter
-from core.web.security import client_ip
+from core.web.security import is_loopback
 
 logger = logging.getLogger(__name__)
 
@@ -76,11 +75,7 @@ def readyz(request: HttpRequest) -> HttpResponse:
 @never_cache
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text, to the machine itself only (behind a proxy: CLIENT_IP_HEADER)."""
-    try:
-        loopback = ipaddress.ip_address(client_ip(request)).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+    if not is_loopback(request):
         raise Http404
     return ExportToDjangoView(request)
 

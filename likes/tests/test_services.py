@@ -114,7 +114,9 @@ def test_a_like_while_the_post_is_being_deleted_is_a_not_found(monkeypatch):
     checks = iter([True])  # the check before the insert still saw the post
     real = services.posts.post_exists
     monkeypatch.setattr(
-        services.posts, "post_exists", lambda *, post_id: next(checks, None) or real(post_id=post_id)
+        services.posts,
+        "post_exists",
+        lambda *, post_id: next(checks, None) or real(post_id=post_id),
     )
 
     with pytest.raises(services.PostNotFound):
