@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 # every other middleware; the request id is set before anything can log.
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "core.web.middleware.RequestIdMiddleware",  # a plain UUID or none, for django-guid
     "django_guid.middleware.guid_middleware",
     "core.web.middleware.RequestBodyMiddleware",
     "core.web.middleware.HeadMiddleware",
@@ -345,8 +346,9 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Request ids (django-guid): nginx's X-Request-ID, or a new one when there is none
-# or it is not a UUID (32 hex characters, with or without dashes), so a hostile
-# header never reaches the logs as an id. It comes back on the response, is in every
+# or it is not a plain UUID (32 hex characters, or 36 with dashes: checked first by
+# core.web.middleware.RequestIdMiddleware), so a hostile header never reaches the
+# logs as an id. It comes back on the response, is in every
 # log line of the request and, with a broker, in the logs of the tasks it sent.
 DJANGO_GUID = {
     "GUID_HEADER_NAME": "X-Request-ID",
@@ -377,17 +379,19 @@ LOGGING = {
     "filters": {
         "one_line": {"()": "core.web.logs.OneLine"},
         "request_id": {"()": "core.web.logs.RequestId"},
+        # Control characters from a request (a path with %0A) never start a new line.
+        "escape": {"()": "core.web.logs.Escape"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["request_id"],
+            "filters": ["escape", "request_id"],
         },
         "console_one_line": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["one_line", "request_id"],
+            "filters": ["one_line", "escape", "request_id"],
         },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},

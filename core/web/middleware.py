@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
@@ -34,6 +35,32 @@ def _error(request: HttpRequest, message: str, status: int) -> HttpResponse:
     # Our log line says why; Django's would only repeat "Bad Request: /path".
     response._has_been_logged = True
     return response
+
+
+# A request id as nginx makes it ($request_id: 32 hex digits) or a UUID in its usual
+# 36-character form. Nothing longer, no prefixes, braces or other characters.
+REQUEST_ID = re.compile(
+    r"[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
+)
+
+
+class RequestIdMiddleware:
+    """Drop an ``X-Request-ID`` that is not a plain UUID, so django-guid makes a new one.
+
+    django-guid takes whatever ``uuid.UUID()`` parses: 2 000 ``urn:uuid:`` prefixes
+    (an 8 KB id, on the response and every log line), braces, a trailing NEL.
+    Sits just before django-guid's middleware.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        sent = request.META.get("HTTP_X_REQUEST_ID")
+        if sent is not None and not REQUEST_ID.fullmatch(sent):
+            del request.META["HTTP_X_REQUEST_ID"]
+            request.__dict__.pop("headers", None)  # read afresh from META
+        return self.get_response(request)
 
 
 class RequestBodyMiddleware:
