@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "core.web.middleware.PrivateCacheMiddleware",
     "core.web.middleware.DatabaseUnavailableMiddleware",
     "core.web.middleware.NotFoundMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",  # over a rate limit: RATELIMIT_VIEW
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -194,6 +195,20 @@ AXES_DISABLE_ACCESS_LOG = True  # failures are enough; no row per successful log
 AXES_USERNAME_CALLABLE = "members.throttle.login_username"
 AXES_LOCKOUT_CALLABLE = "members.throttle.locked_out"
 AXES_CLIENT_IP_CALLABLE = "core.web.security.client_ip"
+# Rate limits (django-ratelimit, counted in the shared cache by fixed windows):
+# likes and unlikes, follows and unfollows, and posts per member; sign-up attempts
+# per client address (each sign-up mails an address nobody has verified). "N/s",
+# "N/m", "N/h" or "N/d"; empty: no limit. RATE_LIMITS=0 turns them all off (make
+# cluster does: its drill and load come from one address at machine speed).
+RATELIMIT_ENABLE = env.bool("RATE_LIMITS", default=True)
+RATE_LIMIT_LIKES = env.str("RATE_LIMIT_LIKES", default="60/m")
+RATE_LIMIT_FOLLOWS = env.str("RATE_LIMIT_FOLLOWS", default="30/m")
+RATE_LIMIT_POSTS = env.str("RATE_LIMIT_POSTS", default="10/m")
+RATE_LIMIT_SIGNUPS = env.str("RATE_LIMIT_SIGNUPS", default="10/h")
+RATELIMIT_IP_META_KEY = "core.web.security.client_ip"  # the same address as the login throttle
+RATELIMIT_VIEW = "core.web.middleware.rate_limited"  # a 429 page (JSON under /api/)
+RATELIMIT_FAIL_OPEN = True  # a cache that is down slows the site; it must not stop writes
+
 # Behind a proxy, the header that carries the client's address: X-Real-IP, which the
 # proxy sets (core/web/security.py says why not X-Forwarded-For). Read only on
 # requests from TRUSTED_PROXIES (addresses or networks). Empty: the peer's address.

@@ -143,6 +143,14 @@ class NotFoundMiddleware:
         return None
 
 
+def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Over a rate limit (``RATELIMIT_VIEW``): a 429 that says so; nothing was written."""
+    logger.warning("429 %s %s: over a rate limit", request.method, request.path)
+    response = _error(request, _("Too many requests. Please wait a minute and try again."), 429)
+    response["Retry-After"] = "60"
+    return response
+
+
 def not_found(request: HttpRequest, exception: NotFound) -> HttpResponse:
     if wants_json(request):
         return JsonResponse({"error": str(exception)}, status=404)
