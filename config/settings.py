@@ -226,6 +226,9 @@ LOGOUT_REDIRECT_URL = "timeline"
 
 # The language follows the browser's Accept-Language, or the switcher's cookie.
 LANGUAGE_CODE = "en"
+# The switcher's cookie: sent on the site's own requests only, never read by scripts.
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGES = [("en", _("English")), ("ko", _("Korean"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 FORMAT_MODULE_PATH = ["config.formats"]  # config/formats/<language>/formats.py
@@ -251,11 +254,19 @@ if HTTPS:
     SECURE_SSL_REDIRECT = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# /metrics across processes (prometheus-client's multiprocess mode) writes its files
+# here: made when missing, so that a directory not there yet (a fresh machine, a
+# cleaned .cluster/) does not stop every manage.py command at its first counter.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 
 # The cache every process of the site shares (the page cache depends on it): memory
 # for one process (make run), a directory for several on one machine (gunicorn

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -386,3 +387,44 @@ def test_a_body_too_large_is_a_400():
     response, reached = body_middleware_answer(body, len(body), "application/x-www-form-urlencoded")
     assert response.status_code == 400
     assert not reached
+
+
+def test_a_chunked_body_without_a_content_length_is_refused_and_writes_nothing(client):
+    member = a_member()
+    client.force_login(member)
+    response = client.generic(
+        "POST",
+        "/posts/new/",
+        b"contents=hello",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_TRANSFER_ENCODING="chunked",
+        CONTENT_LENGTH="",
+    )
+    assert response.status_code == 400
+    assert b"Content-Length" in response.content
+    assert not Post.objects.exists()
+
+
+def test_the_language_cookie_stays_on_the_site_s_own_requests(client):
+    response = client.post("/i18n/setlang/", {"language": "ko", "next": "/posts/"})
+    cookie = response.cookies["django_language"]
+    assert (cookie.value, cookie["samesite"], cookie["httponly"]) == ("ko", "Lax", True)
+
+
+def test_a_metrics_directory_not_made_yet_does_not_stop_manage_py(tmp_path):
+    absent = tmp_path / "not-yet" / "metrics"
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=Path(__file__).resolve().parents[2],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DEBUG": "1",
+            "PROMETHEUS_MULTIPROC_DIR": str(absent),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert absent.is_dir()

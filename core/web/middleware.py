@@ -90,6 +90,11 @@ class RequestBodyMiddleware:
         charset = request.content_params.get("charset")
         if content_type in FORM_TYPES and charset and charset.lower() != "utf-8":
             return _("The request body must be UTF-8 (charset=utf-8).")
+        chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and not request.META.get("CONTENT_LENGTH"):
+            # WSGI gives no way to read a body of unknown length: Django would read
+            # it as empty, and a form would be saved without its fields.
+            return _("A request body needs a Content-Length (chunked bodies are not read).")
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
