@@ -19,7 +19,6 @@ from core.testing.workers import celery_worker, wait_until, worker_env
 from feeds import services
 from feeds.models import FanoutJob, FeedEntry, PullAuthor
 from follows import services as follows
-from lab import seeding
 from posts import services as posts
 from social import facades, usecases
 from social.tests.mothers import a_member
@@ -89,7 +88,7 @@ def test_an_unfollow_at_every_delay_of_a_fan_out_leaves_the_post_in_no_ex_follow
     settings.FEED_FANOUT_LIMIT = 20_000
     star = a_member().pk
     audience = 3 * services.CHUNK_SIZE - 1_000  # three chunks, each read then written
-    seeding.follows_seed_followers(member_id=star, count=audience, seed=18)
+    call_command("seed_follows", "--member", str(star), "--followers", str(audience))
     crowd = [f for _, f in follows.followers_after(member_id=star, after=0, limit=audience)]
     made, gone = [], []
     for n, delay in enumerate(FAN_OUT_DELAYS):
