@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 # every other middleware; the request id is set before anything can log.
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "core.web.middleware.RequestIdMiddleware",  # a plain UUID or none, for django-guid
     "django_guid.middleware.guid_middleware",
     "core.web.middleware.RequestBodyMiddleware",
     "core.web.middleware.HeadMiddleware",
@@ -75,6 +76,7 @@ MIDDLEWARE = [
     "core.web.middleware.PrivateCacheMiddleware",
     "core.web.middleware.DatabaseUnavailableMiddleware",
     "core.web.middleware.NotFoundMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",  # over a rate limit: RATELIMIT_VIEW
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -193,9 +195,30 @@ AXES_DISABLE_ACCESS_LOG = True  # failures are enough; no row per successful log
 AXES_USERNAME_CALLABLE = "members.throttle.login_username"
 AXES_LOCKOUT_CALLABLE = "members.throttle.locked_out"
 AXES_CLIENT_IP_CALLABLE = "core.web.security.client_ip"
-# Behind a proxy, the header that carries the client's address (X-Forwarded-For or
-# X-Real-IP). Empty: the peer's address. Set it only when a proxy sets the header.
+# Rate limits (django-ratelimit, counted in the shared cache by fixed windows):
+# likes and unlikes, follows and unfollows, and posts per member; sign-up attempts
+# per client address (each sign-up mails an address nobody has verified). "N/s",
+# "N/m", "N/h" or "N/d"; empty: no limit. RATE_LIMITS=0 turns them all off (make
+# cluster does: its drill and load come from one address at machine speed).
+RATELIMIT_ENABLE = env.bool("RATE_LIMITS", default=True)
+RATE_LIMIT_LIKES = env.str("RATE_LIMIT_LIKES", default="60/m")
+RATE_LIMIT_FOLLOWS = env.str("RATE_LIMIT_FOLLOWS", default="30/m")
+RATE_LIMIT_POSTS = env.str("RATE_LIMIT_POSTS", default="10/m")
+RATE_LIMIT_SIGNUPS = env.str("RATE_LIMIT_SIGNUPS", default="10/h")
+RATELIMIT_IP_META_KEY = "core.web.security.client_ip"  # the same address as the login throttle
+RATELIMIT_VIEW = "core.web.middleware.rate_limited"  # a 429 page (JSON under /api/)
+RATELIMIT_FAIL_OPEN = True  # a cache that is down slows the site; it must not stop writes
+
+# Behind a proxy, the header that carries the client's address: X-Real-IP, which the
+# proxy sets (core/web/security.py says why not X-Forwarded-For). Read only on
+# requests from TRUSTED_PROXIES (addresses or networks). Empty: the peer's address.
 CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="")
+if CLIENT_IP_HEADER and CLIENT_IP_HEADER.lower() != "x-real-ip":
+    raise ImproperlyConfigured(
+        f"CLIENT_IP_HEADER={CLIENT_IP_HEADER!r} is not supported: set X-Real-IP (the header "
+        "the proxy sets, as deploy/nginx.conf does) or leave it empty."
+    )
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"  # a member starts at their home timeline
@@ -203,6 +226,9 @@ LOGOUT_REDIRECT_URL = "timeline"
 
 # The language follows the browser's Accept-Language, or the switcher's cookie.
 LANGUAGE_CODE = "en"
+# The switcher's cookie: sent on the site's own requests only, never read by scripts.
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGES = [("en", _("English")), ("ko", _("Korean"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 FORMAT_MODULE_PATH = ["config.formats"]  # config/formats/<language>/formats.py
@@ -228,11 +254,19 @@ if HTTPS:
     SECURE_SSL_REDIRECT = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# /metrics across processes (prometheus-client's multiprocess mode) writes its files
+# here: made when missing, so that a directory not there yet (a fresh machine, a
+# cleaned .cluster/) does not stop every manage.py command at its first counter.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 
 # The cache every process of the site shares (the page cache depends on it): memory
 # for one process (make run), a directory for several on one machine (gunicorn
@@ -338,8 +372,9 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Request ids (django-guid): nginx's X-Request-ID, or a new one when there is none
-# or it is not a UUID (32 hex characters, with or without dashes), so a hostile
-# header never reaches the logs as an id. It comes back on the response, is in every
+# or it is not a plain UUID (32 hex characters, or 36 with dashes: checked first by
+# core.web.middleware.RequestIdMiddleware), so a hostile header never reaches the
+# logs as an id. It comes back on the response, is in every
 # log line of the request and, with a broker, in the logs of the tasks it sent.
 DJANGO_GUID = {
     "GUID_HEADER_NAME": "X-Request-ID",
@@ -370,17 +405,19 @@ LOGGING = {
     "filters": {
         "one_line": {"()": "core.web.logs.OneLine"},
         "request_id": {"()": "core.web.logs.RequestId"},
+        # Control characters from a request (a path with %0A) never start a new line.
+        "escape": {"()": "core.web.logs.Escape"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["request_id"],
+            "filters": ["escape", "request_id"],
         },
         "console_one_line": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["one_line", "request_id"],
+            "filters": ["one_line", "escape", "request_id"],
         },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},

@@ -21,6 +21,10 @@ from config.settings import *  # noqa: E402,F403
 # hear of their writes: it is on only in its own tests (config/tests/test_pagecache.py).
 PAGE_CACHE = False
 
+# Rate limits count per member id across tests (ids come back after a rollback):
+# on only in their own tests (config/tests/test_rate_limits.py).
+RATELIMIT_ENABLE = False
+
 # Hashing is slow on purpose; tests create many members.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {

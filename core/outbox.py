@@ -27,6 +27,7 @@ from celery import current_app
 from django.apps import apps
 from django.db import models, transaction
 from django.db.models import Min, Q
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -36,6 +37,11 @@ logger = logging.getLogger(__name__)
 # committed, or the process died) is queued again once it is this old.
 QUEUE_AGAIN_AFTER = timedelta(seconds=30)
 SWEEP_LIMIT = 1_000  # rows per outbox per sweep
+
+# Sent at the start of every sweep, so the apps above core can do their periodic
+# repairs on the same beat (core imports none of them): a receiver may write
+# outbox rows, which the same sweep then queues once due.
+sweep_started = Signal()
 
 
 class Outbox(models.Model):
@@ -118,6 +124,9 @@ def outbox_sweep() -> dict[str, int]:
 
     Also deletes done rows older than their model's ``keep_done``.
     """
+    for receiver, result in sweep_started.send_robust(sender=outbox_sweep):
+        if isinstance(result, Exception):
+            logger.error("outbox sweep: %s failed: %r", receiver.__name__, result)
     queued: dict[str, int] = {}
     now = timezone.now()
     for model in outbox_models():

@@ -54,8 +54,10 @@ class FanoutJob(Outbox):
     class Kind(models.TextChoices):
         POST = "post", _("a new post into its author's followers' feeds")
         FOLLOW = "follow", _("a followee's recent posts into a new follower's feed")
+        REFILL = "refill", _("a feed topped up after an unfollow emptied part of it")
+        PUSHBACK = "pushback", _("an author back under the limit: their posts into every feed")
 
-    kind = models.CharField(_("kind"), max_length=6, choices=Kind.choices)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     post = models.ForeignKey(
         "posts.Post",
         on_delete=models.CASCADE,  # a post deleted before its fan-out needs none
@@ -64,8 +66,10 @@ class FanoutJob(Outbox):
         related_name="+",
         verbose_name=_("post"),
     )
-    author_id = models.BigIntegerField(_("author"))  # the post's author, or the followee
-    member_id = models.BigIntegerField(_("follower"), null=True, blank=True)  # FOLLOW only
+    # The post's author, the followee (follow, refill) or the author pushed back.
+    author_id = models.BigIntegerField(_("author"))
+    # The feed's owner: the follower (follow) or the one who unfollowed (refill).
+    member_id = models.BigIntegerField(_("follower"), null=True, blank=True)
     # The last follow id whose feed has the post: a job cut off halfway resumes here.
     cursor = models.BigIntegerField(_("cursor"), default=0)
 
@@ -78,10 +82,43 @@ class FanoutJob(Outbox):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(kind="post", post__isnull=False)
-                | models.Q(kind="follow", member_id__isnull=False),
+                | models.Q(kind__in=["follow", "refill"], member_id__isnull=False)
+                | models.Q(kind="pushback"),
                 name="fanout_job_kind_fields",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} job {self.pk}"
+
+
+class PullAuthor(models.Model):
+    """An author whose posts are read at read time instead of fanned out.
+
+    Followers alone do not decide it: the count moves at every follow, while the
+    readers' copy of this table (``feeds.services.pull_authors``) is cached. So the
+    sweep (``feeds.services.pull_authors_reconcile``) writes a row when the author
+    passes FEED_FANOUT_LIMIT, and posts are still pushed until ``pulled_from``, by
+    which time every reader's cache pulls them; back under the limit the row stays
+    (readers keep pulling) until a push-back job has put the author's posts into
+    every follower's feed, and only then goes.
+    """
+
+    member = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    # Posts written from then on are not pushed (every reader pulls the author by then).
+    pulled_from = models.DateTimeField(_("pulled from"))
+    # Set while the author is going back to push: the job that pushes their posts back.
+    pushback_job_id = models.BigIntegerField(_("push-back job"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("pulled author")
+        verbose_name_plural = _("pulled authors")
+
+    def __str__(self) -> str:
+        return f"author {self.member_id} pulled from {self.pulled_from:%Y-%m-%d %H:%M:%S}"

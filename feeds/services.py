@@ -12,15 +12,18 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.utils import timezone
 
 from core import outbox
 from core.cache import local_forget, local_get_or_set
+from core.db import retry_on_lock_conflict
 from core.pagination import Cursor, Page, keyset_page
-from feeds.models import FanoutJob, FeedEntry
+from feeds.models import FanoutJob, FeedEntry, PullAuthor
 from follows import services as follows
 from posts import services as posts
 
@@ -64,10 +67,33 @@ def _insert(rows: list[tuple[int, int, int]], *, batch: int = 1_000) -> None:
             )
 
 
+def feeds_add_posts(*, owner_ids: Iterable[int], post_ids: list[int], author_id: int) -> None:
+    """Put many posts of one author into many feeds (an author pushed back)."""
+    _insert([(owner, post_id, author_id) for owner in owner_ids for post_id in post_ids])
+
+
 def feed_remove_author(*, owner_id: int, author_id: int) -> int:
     """Take an author's posts out of one feed (unfollow); reads that feed only."""
     deleted, _ = FeedEntry.objects.filter(owner_id=owner_id, author_id=author_id).delete()
     return deleted
+
+
+def feed_unfollowed(*, owner_id: int, author_id: int) -> int:
+    """Take the unfollowed author's posts out of the feed; call in the unfollow's transaction.
+
+    A feed that had reached its cap was trimmed to make room for those posts, so
+    the posts it dropped belong in it again: a refill job brings them back
+    (``feed_repair``) after the commit. Returns the rows removed.
+    """
+    removed = feed_remove_author(owner_id=owner_id, author_id=author_id)
+    if removed and feed_size(owner_id=owner_id) + removed >= settings.FEED_MAX_ENTRIES:
+        _job(kind=FanoutJob.Kind.REFILL, author_id=author_id, member_id=owner_id)
+    return removed
+
+
+def feed_size(*, owner_id: int) -> int:
+    """Entries in one feed (a range read of at most ~FEED_MAX_ENTRIES primary-key entries)."""
+    return FeedEntry.objects.filter(owner_id=owner_id).count()
 
 
 def feed_trim(*, owner_id: int, keep: int | None = None) -> int:
@@ -104,11 +130,10 @@ def feed_owner_ids() -> set[int]:
     return set(FeedEntry.objects.order_by().values_list("owner_id", flat=True).distinct())
 
 
-def feed_replace(*, owner_id: int, entries: list[tuple[int, int]]) -> None:
-    """Make a feed exactly ``(post_id, author_id)`` entries (the rebuild)."""
-    with transaction.atomic():
-        FeedEntry.objects.filter(owner_id=owner_id).delete()
-        _insert([(owner_id, post_id, author_id) for post_id, author_id in entries])
+def feed_entries(*, owner_id: int) -> list[tuple[int, int]]:
+    """Every ``(post_id, author_id)`` of a member's feed, newest first (checks and repairs)."""
+    entries = FeedEntry.objects.filter(owner_id=owner_id).order_by("-post_id")
+    return list(entries.values_list("post_id", "author_id"))
 
 
 def feeds_holding(*, post_id: int) -> dict[int, int]:
@@ -172,13 +197,18 @@ def job_pending_for_post(*, post_id: int) -> bool:
 
 PULL_AUTHORS_KEY = "feeds:pull-authors"
 PULL_AUTHORS_SECONDS = 60
+# Seconds added to the readers' staleness before an author's posts stop being pushed:
+# a reader that filled its cache while the row's transaction was still committing.
+PULL_SETTLE_MARGIN = 5
 
 
 def pull_authors() -> frozenset[int]:
-    """Members whose posts are read at read time (followers > FEED_FANOUT_LIMIT), cached.
+    """The authors every home page merges in at read time (``PullAuthor`` rows), cached.
 
     Read on every home page: in the shared cache for PULL_AUTHORS_SECONDS, and in
-    each process for LOCAL_CACHE_SECONDS. Without the cache, counted every time.
+    each process for LOCAL_CACHE_SECONDS. Without the cache, read every time. A
+    stale copy is harmless: an author's posts are pushed until every copy has them
+    (``pull_settle``) and pushed back before their row goes.
     """
     return local_get_or_set(PULL_AUTHORS_KEY, _shared_pull_authors)
 
@@ -187,56 +217,209 @@ def _shared_pull_authors() -> frozenset[int]:
     return frozenset(
         cache.get_or_set(
             PULL_AUTHORS_KEY,
-            lambda: follows.members_with_followers_over(limit=settings.FEED_FANOUT_LIMIT),
+            pull_authors_now,
             PULL_AUTHORS_SECONDS,
         )
     )
 
 
 def pull_authors_forget() -> None:
-    """Count the pull authors afresh on the next call (after FEED_FANOUT_LIMIT changes)."""
+    """Read the pull authors afresh on the next call in this process (and the shared copy)."""
     cache.delete(PULL_AUTHORS_KEY)
     local_forget(PULL_AUTHORS_KEY)
 
 
+def pull_settle() -> timedelta:
+    """How old a reader's copy of the pull authors can be: the shared cache's expiry,
+    each process's own copy, a replica it was read from (at most REPLICA_MAX_LAG
+    behind, else the primary is read), and a margin."""
+    lag = settings.REPLICA_MAX_LAG if settings.REPLICA_URL else 0
+    seconds = PULL_AUTHORS_SECONDS + settings.LOCAL_CACHE_SECONDS + lag + PULL_SETTLE_MARGIN
+    return timedelta(seconds=seconds)
+
+
+def pulled_for(*, author_id: int, at: datetime) -> bool:
+    """Whether a post the author wrote at ``at`` is left to the readers (not pushed).
+
+    Only once the author's row has settled (every reader pulls them) and while
+    they are not being pushed back. Read from the row itself, never a cache.
+    """
+    row = (
+        PullAuthor.objects.filter(member_id=author_id)
+        .values_list("pulled_from", "pushback_job_id")
+        .first()
+    )
+    return row is not None and row[1] is None and at >= row[0]
+
+
 def is_pull_author(member_id: int) -> bool:
-    """Asks the counter itself, not the cache: fan-out decides once per post."""
-    return follows.follow_counts(member_id=member_id).followers > settings.FEED_FANOUT_LIMIT
+    """Whether the author's posts written now are pulled (``pulled_for`` now)."""
+    return pulled_for(author_id=member_id, at=timezone.now())
+
+
+def pull_leave_at(limit: int) -> int:
+    """An author pulled goes back to push at or below this many followers: 90 % of the
+    limit, so one member following and unfollowing at the limit cannot make the
+    worker push an author's posts back again and again."""
+    return limit - limit // 10
+
+
+def pull_authors_reconcile(*, now: datetime | None = None) -> dict[str, int]:
+    """Bring ``PullAuthor`` in line with the follower counts; the outbox sweep runs it.
+
+    An author over FEED_FANOUT_LIMIT gets a row that settles after ``pull_settle``
+    (their posts are pushed until then); one at or below ``pull_leave_at`` gets a
+    push-back job (readers keep pulling them until it has run, then the row goes)
+    or, if their row never settled, loses it at once (nothing of theirs was pulled).
+    Returns how many rows each change touched.
+    """
+    now = now or timezone.now()
+    limit = settings.FEED_FANOUT_LIMIT
+    over = follows.members_with_followers_over(limit=limit)
+    staying = follows.members_with_followers_over(limit=pull_leave_at(limit))
+    rows = {
+        member_id: (pulled_from, job_id)
+        for member_id, pulled_from, job_id in PullAuthor.objects.values_list(
+            "member_id", "pulled_from", "pushback_job_id"
+        )
+    }
+    done = {"entered": 0, "leaving": 0, "left": 0, "back": 0}
+    entering = sorted(over - rows.keys())
+    PullAuthor.objects.bulk_create(
+        [PullAuthor(member_id=m, pulled_from=now + pull_settle()) for m in entering],
+        ignore_conflicts=True,  # a sweep running beside this one
+    )
+    done["entered"] = len(entering)
+    for member_id, (_, job_id) in sorted(rows.items()):
+        if job_id is None and member_id not in staying:
+            unsettled = PullAuthor.objects.filter(member_id=member_id, pulled_from__gt=now)
+            if unsettled.delete()[0]:
+                done["left"] += 1
+            elif _pushback_start(member_id):
+                done["leaving"] += 1
+        elif job_id is not None and member_id in over:
+            # Back over the limit while being pushed back: pulled again, settling anew
+            # (the push-back job finishes harmlessly and leaves the row alone).
+            done["back"] += PullAuthor.objects.filter(
+                member_id=member_id, pushback_job_id=job_id
+            ).update(pushback_job_id=None, pulled_from=now + pull_settle())
+    if any(done.values()):
+        pull_authors_forget()
+    return done
+
+
+@transaction.atomic
+def _pushback_start(member_id: int) -> bool:
+    row = (
+        PullAuthor.objects.select_for_update()
+        .filter(member_id=member_id, pushback_job_id__isnull=True)
+        .first()
+    )
+    if row is None:
+        return False
+    row.pushback_job_id = _job(kind=FanoutJob.Kind.PUSHBACK, author_id=member_id).pk
+    row.save(update_fields=["pushback_job_id"])
+    return True
+
+
+def pull_author_pushed_back(*, member_id: int, job_id: int) -> None:
+    """The push-back job is done: the author's row goes (unless pulled again meanwhile)."""
+    if PullAuthor.objects.filter(member_id=member_id, pushback_job_id=job_id).delete()[0]:
+        pull_authors_forget()
 
 
 # --- derived data: what a feed should hold ---------------------------------------------------
 
 
-def feed_expected(*, member_id: int) -> list[tuple[int, int]]:
-    """``(post_id, author_id)`` a member's feed should hold, newest first, at most the cap.
+@dataclass(frozen=True)
+class FeedDifferences:
+    """What is wrong with one feed against its sources (empty sets: nothing)."""
 
-    Their own posts and those of the pushed authors they follow; pulled authors'
-    posts are merged at read time instead.
-    """
+    missing: set[int]  # posts it should hold and does not
+    extra: set[int]  # posts of an author the owner does not follow (or a wrong author)
+    twice: set[int]  # posts it holds more than once
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.extra or self.twice)
+
+
+def _required(*, member_id: int, followees: set[int]) -> list[tuple[int, int]]:
+    """``(post_id, author_id)`` the feed must hold if room allows, newest first: the
+    member's own posts and those of the followees who are not pulled, each author's
+    newest FEED_MAX_ENTRIES."""
     keep = settings.FEED_MAX_ENTRIES
-    heavy = follows.members_with_followers_over(limit=settings.FEED_FANOUT_LIMIT)
-    authors = [a for a in follows.followee_ids(member_id=member_id) if a not in heavy]
+    pulled = set(PullAuthor.objects.values_list("member_id", flat=True))
+    authors = [member_id, *sorted(a for a in followees if a not in pulled and a != member_id)]
     entries = [
         (post_id, author)
-        for author in [member_id, *authors]
+        for author in authors
         for post_id in posts.latest_post_ids(member_id=author, limit=keep)
     ]
-    return sorted(entries, reverse=True)[:keep]
+    return sorted(entries, reverse=True)
 
 
-def feed_differences(*, member_id: int) -> tuple[set[int], set[int]]:
-    """``(missing, extra)`` post ids of a member's feed against what it should hold.
+def _compare(
+    *, member_id: int, followees: set[int], stored: list[tuple[int, int]]
+) -> FeedDifferences:
+    """The feed's rows against its sources.
 
-    Entries beyond the cap that a trim has not reached yet are not counted as extra.
+    A row is *extra* when its author is neither the owner nor someone they follow
+    (a feed row that outlived its follow), or is not the post's author. Rows of a
+    followed author who is pulled are allowed, not required. A post is *missing*
+    when it is required and among the newest FEED_MAX_ENTRIES of what the feed may
+    hold: rows beyond the cap that a sampled trim has not reached are no fault.
     """
-    expected = {post_id for post_id, _ in feed_expected(member_id=member_id)}
-    stored = feed_post_ids(owner_id=member_id)
-    stored_capped = set(stored[: settings.FEED_MAX_ENTRIES])
-    return expected - set(stored), stored_capped - expected
+    seen: dict[int, int] = {}
+    for post_id, _ in stored:
+        seen[post_id] = seen.get(post_id, 0) + 1
+    twice = {post_id for post_id, n in seen.items() if n > 1}
+    authors = {p.pk: p.member_id for p in posts.posts_by_ids(post_ids=seen).values()}
+    allowed = followees | {member_id}
+    extra = {
+        post_id
+        for post_id, author in stored
+        if author not in allowed or authors.get(post_id, author) != author
+    }
+    kept = set(seen) - extra
+    required = {post_id for post_id, _ in _required(member_id=member_id, followees=followees)}
+    window = sorted(required | kept, reverse=True)[: settings.FEED_MAX_ENTRIES]
+    missing = {post_id for post_id in window if post_id in required and post_id not in kept}
+    return FeedDifferences(missing=missing, extra=extra, twice=twice)
+
+
+def feed_differences(*, member_id: int) -> FeedDifferences:
+    """What is wrong with a member's feed (``rebuild_feeds --check``); reads only."""
+    stored = feed_entries(owner_id=member_id)
+    followees = set(follows.followee_ids(member_id=member_id))
+    return _compare(member_id=member_id, followees=followees, stored=stored)
+
+
+@retry_on_lock_conflict
+@transaction.atomic
+def feed_repair(*, member_id: int) -> FeedDifferences:
+    """Make a feed right: add what is missing, remove what is extra or doubled; returns
+    what was wrong. The refill after an unfollow, and ``rebuild_feeds``.
+
+    The feed is read first, then the member's follows, locked: a follow that comes
+    after the read brings its own backfill (its rows were not read, so they stay),
+    and an unfollow waits for this commit, then removes what this wrote.
+    """
+    stored = feed_entries(owner_id=member_id)
+    followees = follows.followees_locked(follower_id=member_id)
+    wrong = _compare(member_id=member_id, followees=followees, stored=stored)
+    gone = wrong.extra | wrong.twice
+    if gone:
+        FeedEntry.objects.filter(owner_id=member_id, post_id__in=gone).delete()
+    author_of = dict(_required(member_id=member_id, followees=followees))
+    back = (wrong.missing | wrong.twice) - wrong.extra
+    _insert([(member_id, post_id, author_of[post_id]) for post_id in sorted(back)])
+    return wrong
 
 
 def feed_rebuild(*, member_id: int) -> None:
-    feed_replace(owner_id=member_id, entries=feed_expected(member_id=member_id))
+    """Make a feed exactly what it should hold: repaired, then trimmed to its cap."""
+    feed_repair(member_id=member_id)
+    feed_trim(owner_id=member_id)
 
 
 @dataclass(frozen=True)
@@ -250,8 +433,13 @@ class PostReach:
     held: int  # followers' feeds that hold it
     missing: list[int]  # followers whose feeds should hold it and do not
     twice: list[int]  # feeds that hold it more than once
+    strangers: list[int]  # feeds that hold it and should not: not the author's, nor a follower's
     trimmed: int  # followers whose full feeds are past it: not expected
     pending: bool  # its fan-out job has not finished
+
+    @property
+    def wrong(self) -> bool:
+        return bool(self.missing or self.twice or self.strangers)
 
 
 def post_reach(*, post_id: int) -> PostReach | None:
@@ -265,7 +453,7 @@ def post_reach(*, post_id: int) -> PostReach | None:
     while chunk := follows.followers_after(member_id=author, after=after, limit=CHUNK_SIZE):
         follower_ids += [follower for _, follower in chunk]
         after = chunk[-1][0]
-    pulled = is_pull_author(author)
+    pulled = author in pull_authors_now()
     missing, trimmed = [], 0
     for owner in [] if pulled else follower_ids:
         if owner in held:
@@ -277,14 +465,33 @@ def post_reach(*, post_id: int) -> PostReach | None:
             missing.append(owner)
     if author not in held:
         missing.append(author)
+    audience = set(follower_ids) | {author}
     return PostReach(
         post_id=post_id,
         author_id=author,
         pulled=pulled,
         followers=len(follower_ids),
-        held=sum(1 for owner in held if owner != author),
+        held=sum(1 for owner in held if owner != author and owner in audience),
         missing=missing,
         twice=[owner for owner, n in held.items() if n > 1],
+        strangers=sorted(owner for owner in held if owner not in audience),
         trimmed=trimmed,
         pending=job_pending_for_post(post_id=post_id),
     )
+
+
+def pull_authors_replace(*, member_ids: set[int]) -> None:
+    """Make exactly these authors pulled, settled at once, nothing pushed back: for the
+    labs, which set a limit for a measurement and rebuild the feeds they read."""
+    with transaction.atomic():
+        PullAuthor.objects.exclude(member_id__in=member_ids).delete()
+        PullAuthor.objects.bulk_create(
+            [PullAuthor(member_id=m, pulled_from=timezone.now()) for m in member_ids],
+            ignore_conflicts=True,
+        )
+    pull_authors_forget()
+
+
+def pull_authors_now() -> set[int]:
+    """The pull authors read from their table, not the cache (the checks)."""
+    return set(PullAuthor.objects.values_list("member_id", flat=True))

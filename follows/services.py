@@ -132,6 +132,35 @@ def followers_after(*, member_id: int, after: int, limit: int) -> list[tuple[int
     )
 
 
+# --- locked reads: a feed row is written only while the follow it comes from is held --
+
+
+def followers_after_locked(*, member_id: int, after: int, limit: int) -> list[tuple[int, int]]:
+    """``followers_after``, locking the follows it returns until the transaction ends.
+
+    An unfollow deletes its follow first, so it waits for the caller's commit and
+    then removes what the caller wrote from that follow; a follow deleted before
+    is not returned. Call inside a transaction. (SQLite has no row locks: there
+    every write transaction holds the one write lock from its start.)
+    """
+    return list(
+        Follow.objects.select_for_update()
+        .filter(followee_id=member_id, pk__gt=after)
+        .order_by("pk")
+        .values_list("pk", "follower_id")[:limit]
+    )
+
+
+def followees_locked(*, follower_id: int, among: AbstractSet[int] | None = None) -> set[int]:
+    """Whom the member follows (of ``among``, or all), locked as ``followers_after_locked``."""
+    follows = Follow.objects.select_for_update().filter(follower_id=follower_id)
+    if among is not None:
+        if not among:
+            return set()
+        follows = follows.filter(followee_id__in=among)
+    return set(follows.order_by("pk").values_list("followee_id", flat=True))
+
+
 def followee_ids(*, member_id: int) -> list[int]:
     """Everyone the member follows (for rebuilding a feed, not for reading one)."""
     return list(Follow.objects.filter(follower_id=member_id).values_list("followee_id", flat=True))

@@ -99,13 +99,15 @@ def clean_up(made: Made) -> int:
 
 @contextmanager
 def pull_limit(limit: int) -> Iterator[None]:
-    """FEED_FANOUT_LIMIT set to ``limit`` for a while, with the cached pull authors forgotten."""
-    feeds.pull_authors_forget()
+    """FEED_FANOUT_LIMIT set to ``limit`` for a while, the authors over it pulled at once
+    (as the sweep would leave them once settled); the pulled authors as they were after."""
+    saved = feeds.pull_authors_now()
     try:
         with override_settings(FEED_FANOUT_LIMIT=limit):
+            feeds.pull_authors_replace(member_ids=follows.members_with_followers_over(limit=limit))
             yield
     finally:
-        feeds.pull_authors_forget()
+        feeds.pull_authors_replace(member_ids=saved)
 
 
 # --- plans ---------------------------------------------------------------------------

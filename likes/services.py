@@ -7,6 +7,7 @@ transaction. Counts for a page of posts are one grouped read of the slots.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
@@ -28,6 +29,23 @@ def _add_to_count(*, post_id: int, member_id: int, delta: int) -> None:
     )
 
 
+def _gone_is_not_found(func):
+    """A like written while its post is being deleted fails the post's foreign key
+    (MySQL at the insert, SQLite at the commit): that is a post not found (a 404)."""
+
+    @functools.wraps(func)
+    def wrapper(*, member_id: int, post_id: int) -> bool:
+        try:
+            return func(member_id=member_id, post_id=post_id)
+        except IntegrityError:
+            if posts.post_exists(post_id=post_id):
+                raise
+            raise PostNotFound(post_id) from None
+
+    return wrapper
+
+
+@_gone_is_not_found
 @retry_on_lock_conflict
 @transaction.atomic
 def like_add(*, member_id: int, post_id: int) -> bool:

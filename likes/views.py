@@ -7,8 +7,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from django_ratelimit.decorators import ratelimit
 
+from core.web.security import rate
 from likes import services
+
+# Likes and unlikes together, per member.
+per_member = ratelimit(group="likes", key="user", rate=rate("RATE_LIMIT_LIKES"))
 
 
 def _back(request: HttpRequest, post_id: int) -> HttpResponse:
@@ -28,11 +33,13 @@ def _change(request: HttpRequest, post_id: int, change) -> HttpResponse:
 
 @login_required
 @require_POST
+@per_member
 def like(request: HttpRequest, post_id: int) -> HttpResponse:
     return _change(request, post_id, services.like_add)
 
 
 @login_required
 @require_POST
+@per_member
 def unlike(request: HttpRequest, post_id: int) -> HttpResponse:
     return _change(request, post_id, services.like_remove)

@@ -11,12 +11,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_ratelimit.decorators import ratelimit
 
+from core.web.security import rate
 from members import services
 from members.forms import NicknameForm, SignupForm
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@ratelimit(group="signups", key="ip", rate=rate("RATE_LIMIT_SIGNUPS"), method="POST")
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("me")

@@ -58,8 +58,12 @@ def follow(*, follower_id: int, followee_id: int) -> bool:
 @retry_on_lock_conflict
 @transaction.atomic
 def unfollow(*, follower_id: int, followee_id: int) -> bool:
-    """Unfollow and take the followee's posts out of the feed, in one transaction."""
+    """Unfollow and take the followee's posts out of the feed, in one transaction.
+
+    The follow goes first: a fan-out or backfill writing from it holds it locked,
+    so this waits for that to commit and then removes its rows too.
+    """
     removed = follows.follow_remove(follower_id=follower_id, followee_id=followee_id)
     if removed:
-        feeds.feed_remove_author(owner_id=follower_id, author_id=followee_id)
+        feeds.feed_unfollowed(owner_id=follower_id, author_id=followee_id)
     return removed

@@ -18,10 +18,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_ratelimit.decorators import ratelimit
 
 from core.pagination import CursorForm
 from core.web.http import api_login_required, bad_request, json_error, json_response, page_url
 from core.web.pagecache import public_page
+from core.web.security import rate
 from posts.forms import PostForm, error_text
 from social import facades, usecases
 
@@ -142,6 +144,7 @@ def api_home(request: HttpRequest) -> JsonResponse:
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
+@ratelimit(group="posts", key="user", rate=rate("RATE_LIMIT_POSTS"), method="POST")
 def new_post(request: HttpRequest) -> HttpResponse:
     # Bound on every POST, even an empty one, so a body without the fields shows errors.
     form = PostForm(request.POST if request.method == "POST" else None)
@@ -166,9 +169,13 @@ def delete_post(request: HttpRequest, post_id: int) -> HttpResponse:
 
 # --- following -------------------------------------------------------------------------------
 
+# Follows and unfollows together, per member.
+follows_per_member = ratelimit(group="follows", key="user", rate=rate("RATE_LIMIT_FOLLOWS"))
+
 
 @login_required
 @require_POST
+@follows_per_member
 def follow(request: HttpRequest, member_id: int) -> HttpResponse:
     try:
         usecases.follow(follower_id=request.user.pk, followee_id=member_id)
@@ -179,6 +186,7 @@ def follow(request: HttpRequest, member_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@follows_per_member
 def unfollow(request: HttpRequest, member_id: int) -> HttpResponse:
     usecases.unfollow(follower_id=request.user.pk, followee_id=member_id)
     return redirect("member_timeline", member_id=member_id)

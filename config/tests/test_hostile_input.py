@@ -2,7 +2,11 @@
 
 import io
 import logging
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -143,21 +147,66 @@ class TestLoginThrottle:
 
 
 class TestClientAddress:
-    def request(self, **meta):
-        return RequestFactory().get("/", REMOTE_ADDR="10.9.9.9", **meta)
+    def request(self, peer="127.0.0.1", **meta):
+        return RequestFactory().get("/", REMOTE_ADDR=peer, **meta)
 
     def test_the_peer_address_when_no_header_is_configured(self):
-        assert client_ip(self.request(HTTP_X_FORWARDED_FOR="1.2.3.4")) == "10.9.9.9"
-
-    @override_settings(CLIENT_IP_HEADER="X-Forwarded-For")
-    def test_the_right_most_forwarded_address_when_configured(self):
-        request = self.request(HTTP_X_FORWARDED_FOR="6.6.6.6, 1.2.3.4")
-        assert client_ip(request) == "1.2.3.4"
-        assert client_ip(self.request(HTTP_X_FORWARDED_FOR="junk")) == "10.9.9.9"
+        assert client_ip(self.request("10.9.9.9", HTTP_X_REAL_IP="1.2.3.4")) == "10.9.9.9"
 
     @override_settings(CLIENT_IP_HEADER="X-Real-IP")
-    def test_x_real_ip(self):
+    def test_the_proxy_s_x_real_ip(self):
         assert client_ip(self.request(HTTP_X_REAL_IP="2001:db8::1")) == "2001:db8::1"
+        assert client_ip(self.request(HTTP_X_REAL_IP="junk")) == "127.0.0.1"
+
+    @override_settings(CLIENT_IP_HEADER="X-Real-IP")
+    def test_a_client_that_is_not_the_proxy_cannot_choose_its_address(self):
+        assert client_ip(self.request("10.9.9.9", HTTP_X_REAL_IP="127.0.0.1")) == "10.9.9.9"
+        assert client_ip(self.request("10.9.9.9", HTTP_X_REAL_IP="1.2.3.4")) == "10.9.9.9"
+
+    @override_settings(CLIENT_IP_HEADER="X-Real-IP", TRUSTED_PROXIES=["10.0.0.0/8"])
+    def test_trusted_proxies_may_be_a_network(self):
+        assert client_ip(self.request("10.9.9.9", HTTP_X_REAL_IP="1.2.3.4")) == "1.2.3.4"
+
+    @override_settings(CLIENT_IP_HEADER="X-Real-IP")
+    def test_x_forwarded_for_is_never_read(self):
+        request = self.request("10.9.9.9", HTTP_X_FORWARDED_FOR="127.0.0.1")
+        assert client_ip(request) == "10.9.9.9"
+
+    def test_x_forwarded_for_cannot_be_chosen(self):
+        settings = subprocess.run(
+            [sys.executable, "-c", "import django; django.setup()"],
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "config.settings",
+                "DEBUG": "1",
+                "CLIENT_IP_HEADER": "X-Forwarded-For",
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert settings.returncode != 0
+        assert "CLIENT_IP_HEADER='X-Forwarded-For' is not supported" in settings.stderr
+
+    @override_settings(CLIENT_IP_HEADER="X-Real-IP")
+    def test_forged_addresses_through_the_proxy_do_not_escape_the_login_throttle(self):
+        """Five failures from one client, each with another X-Forwarded-For: locked all the same."""
+        a_member(email="alice@example.com")
+        proxy = Client(REMOTE_ADDR="127.0.0.1")
+        for n in range(5):
+            proxy.post(
+                "/login/",
+                {"username": "alice@example.com", "password": "wrong"},
+                HTTP_X_REAL_IP="203.0.113.9",
+                HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+            )
+        locked = proxy.post(
+            "/login/",
+            {"username": "alice@example.com", "password": PASSWORD},
+            HTTP_X_REAL_IP="203.0.113.9",
+            HTTP_X_FORWARDED_FOR="198.51.100.77",
+        )
+        assert locked.status_code == 429
 
 
 def test_a_logged_in_member_sent_to_the_login_page_goes_home(client):
@@ -338,3 +387,44 @@ def test_a_body_too_large_is_a_400():
     response, reached = body_middleware_answer(body, len(body), "application/x-www-form-urlencoded")
     assert response.status_code == 400
     assert not reached
+
+
+def test_a_chunked_body_without_a_content_length_is_refused_and_writes_nothing(client):
+    member = a_member()
+    client.force_login(member)
+    response = client.generic(
+        "POST",
+        "/posts/new/",
+        b"contents=hello",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_TRANSFER_ENCODING="chunked",
+        CONTENT_LENGTH="",
+    )
+    assert response.status_code == 400
+    assert b"Content-Length" in response.content
+    assert not Post.objects.exists()
+
+
+def test_the_language_cookie_stays_on_the_site_s_own_requests(client):
+    response = client.post("/i18n/setlang/", {"language": "ko", "next": "/posts/"})
+    cookie = response.cookies["django_language"]
+    assert (cookie.value, cookie["samesite"], cookie["httponly"]) == ("ko", "Lax", True)
+
+
+def test_a_metrics_directory_not_made_yet_does_not_stop_manage_py(tmp_path):
+    absent = tmp_path / "not-yet" / "metrics"
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=Path(__file__).resolve().parents[2],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DEBUG": "1",
+            "PROMETHEUS_MULTIPROC_DIR": str(absent),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert absent.is_dir()

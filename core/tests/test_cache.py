@@ -284,9 +284,7 @@ def test_pull_authors_are_kept_locally_only_with_the_tier_on(
 ):
     settings.LOCAL_CACHE_SECONDS = seconds
     counted = []
-    monkeypatch.setattr(
-        feeds.follows, "members_with_followers_over", lambda *, limit: counted.append(1) or {7}
-    )
+    monkeypatch.setattr(feeds, "pull_authors_now", lambda: counted.append(1) or {7})
     assert feeds.pull_authors() == {7}
     cache.delete(feeds.PULL_AUTHORS_KEY)  # gone from Redis
 

@@ -4,7 +4,10 @@
 that is down never gets an app server restarted. /readyz checks each part the site
 uses, every check bounded in time, and answers 503 only when the primary database
 is down: without the cache, the replica or the broker the site still serves
-(slower, or with fan-out delayed), so those make it "degraded", still 200.
+(slower, or with fan-out delayed), so those make it "degraded", still 200. Anyone
+gets the status; only the machine itself (``is_loopback``) gets each part's state,
+which names internal addresses and the replica's errors. The checks run at most
+once a second per process, whatever the rate of probes.
 
 Why not django-health-check: its checks are close (SELECT 1 with no table, a cache
 round trip), but its view answers one status for all checks (500 when any fails),
@@ -15,11 +18,9 @@ write is the few functions below.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 
 from django.conf import settings
@@ -31,15 +32,14 @@ from django.views.decorators.http import require_safe
 from django_prometheus.exports import ExportToDjangoView
 
 from core.web import dbrouter
-from core.web.security import client_ip
+from core.web.security import is_loopback
 
 logger = logging.getLogger(__name__)
 
-# Seconds each check may take. They run side by side, the database's in the request
-# thread (bounded by DB_TIMEOUT), so /readyz answers within about the longest of them.
-CACHE_SECONDS = 1.0
-BROKER_SECONDS = 1.5
-REPLICA_SECONDS = 1.5
+# The broker's connect timeout. The other parts are bounded by their clients' own.
+BROKER_SECONDS = 1.0
+# How long one round of checks answers every /readyz of a process.
+READY_SECONDS = 1.0
 
 UP, DOWN, NOT_CONFIGURED = "up", "down", "not configured"
 
@@ -53,34 +53,23 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @require_safe
 @never_cache
 def readyz(request: HttpRequest) -> HttpResponse:
-    others = {
-        "cache": _in_thread(_cache_state, CACHE_SECONDS),
-        "broker": _in_thread(_broker_state, BROKER_SECONDS),
-        "replica": _in_thread(_replica_state, REPLICA_SECONDS),
-    }
-    parts = {"database": _timed(_database_state)}
-    parts.update({name: wait() for name, wait in others.items()})
-    for name, part in parts.items():
-        if part["state"] not in (UP, NOT_CONFIGURED):
-            logger.warning("readyz: %s is %s (%s)", name, part["state"], part.get("error", ""))
-    if parts["database"]["state"] != UP:
-        status, code = "unavailable", 503
-    elif any(part["state"] not in (UP, NOT_CONFIGURED) for part in parts.values()):
-        status, code = "degraded", 200
-    else:
-        status, code = "ready", 200
-    return JsonResponse({"status": status, "parts": parts}, status=code)
+    """Ready or not: the status alone for anyone, each part's state for the machine itself.
+
+    The parts are checked at most once every READY_SECONDS per process, whatever the
+    rate of calls: a burst of probes costs no connection, write or thread each.
+    """
+    status, code, parts = _ready.get()
+    body: dict = {"status": status}
+    if is_loopback(request):
+        body["parts"] = parts
+    return JsonResponse(body, status=code)
 
 
 @require_safe
 @never_cache
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text, to the machine itself only (behind a proxy: CLIENT_IP_HEADER)."""
-    try:
-        loopback = ipaddress.ip_address(client_ip(request)).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+    if not is_loopback(request):
         raise Http404
     return ExportToDjangoView(request)
 
@@ -94,11 +83,24 @@ def _database_state() -> dict:
 
 
 def _cache_state() -> dict:
-    key, value = f"readyz:{uuid.uuid4().hex}", uuid.uuid4().hex
-    cache.set(key, value, 10)
-    if cache.get(key) != value:
-        return {"state": DOWN, "error": "the value read back differs"}
+    """A ping of Redis (its client's own timeouts bound it), or a read of a local cache:
+    nothing is written."""
+    redis_client = _redis_client()
+    if redis_client is not None:
+        redis_client.ping()
+    else:
+        cache.get("readyz:probe")
     return {"state": UP}
+
+
+def _redis_client():
+    client = getattr(cache, "client", None)  # django-redis (CACHE_URL=redis://...)
+    if client is not None and hasattr(client, "get_client"):
+        return client.get_client(write=False)
+    client = getattr(cache, "_cache", None)  # Django's own RedisCache
+    if client is not None and hasattr(client, "get_client"):
+        return client.get_client(write=False)
+    return None
 
 
 def _broker_state() -> dict:
@@ -133,26 +135,49 @@ def _timed(check: Callable[[], dict]) -> dict:
     return part
 
 
-def _in_thread(check: Callable[[], dict], seconds: float) -> Callable[[], dict]:
-    """Start ``check`` in a thread of its own; the returned function waits at most
-    ``seconds`` for it. A check that overruns is left to finish on its own (a daemon
-    thread, bounded by its client's timeouts) and reported down."""
-    result: dict = {}
+def _check_all() -> tuple[str, int, dict]:
+    """Each part in turn, each bounded by its client's timeouts (the database's
+    DB_TIMEOUT, Redis's 0.25 s, the broker's BROKER_SECONDS): a few seconds at worst."""
+    parts = {
+        "database": _timed(_database_state),
+        "cache": _timed(_cache_state),
+        "broker": _timed(_broker_state),
+        "replica": _timed(_replica_state),
+    }
+    for name, part in parts.items():
+        if part["state"] not in (UP, NOT_CONFIGURED):
+            logger.warning("readyz: %s is %s (%s)", name, part["state"], part.get("error", ""))
+    if parts["database"]["state"] != UP:
+        return "unavailable", 503, parts
+    if any(part["state"] not in (UP, NOT_CONFIGURED) for part in parts.values()):
+        return "degraded", 200, parts
+    return "ready", 200, parts
 
-    def run():
+
+class _Kept:
+    """The last answer of ``_check_all``, kept READY_SECONDS. One caller checks again
+    when it is older; the others meanwhile get the last answer, not a wait."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.lock = threading.Lock()
+        self.answer: tuple[str, int, dict] | None = None
+        self.at = 0.0
+
+    def get(self) -> tuple[str, int, dict]:
+        if self.answer is not None and time.monotonic() - self.at < self.seconds:
+            return self.answer
+        if not self.lock.acquire(blocking=self.answer is None):
+            return self.answer  # another thread is checking: the last answer meanwhile
         try:
-            result.update(_timed(check))
+            if self.answer is None or time.monotonic() - self.at >= self.seconds:
+                self.answer, self.at = _check_all(), time.monotonic()
+            return self.answer
         finally:
-            connections.close_all()  # this thread's own, if the check opened any
+            self.lock.release()
 
-    thread = threading.Thread(target=run, daemon=True, name="readyz")
-    thread.start()
-    deadline = time.monotonic() + seconds
+    def forget(self) -> None:
+        self.answer = None
 
-    def wait() -> dict:
-        thread.join(max(0.0, deadline - time.monotonic()))
-        if thread.is_alive():
-            return {"state": DOWN, "error": f"no answer within {seconds:g} s"}
-        return result
 
-    return wait
+_ready = _Kept(READY_SECONDS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
@@ -36,6 +37,32 @@ def _error(request: HttpRequest, message: str, status: int) -> HttpResponse:
     return response
 
 
+# A request id as nginx makes it ($request_id: 32 hex digits) or a UUID in its usual
+# 36-character form. Nothing longer, no prefixes, braces or other characters.
+REQUEST_ID = re.compile(
+    r"[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
+)
+
+
+class RequestIdMiddleware:
+    """Drop an ``X-Request-ID`` that is not a plain UUID, so django-guid makes a new one.
+
+    django-guid takes whatever ``uuid.UUID()`` parses: 2 000 ``urn:uuid:`` prefixes
+    (an 8 KB id, on the response and every log line), braces, a trailing NEL.
+    Sits just before django-guid's middleware.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        sent = request.META.get("HTTP_X_REQUEST_ID")
+        if sent is not None and not REQUEST_ID.fullmatch(sent):
+            del request.META["HTTP_X_REQUEST_ID"]
+            request.__dict__.pop("headers", None)  # read afresh from META
+        return self.get_response(request)
+
+
 class RequestBodyMiddleware:
     """Refuse a body cut short in transit or in a charset other than UTF-8.
 
@@ -63,6 +90,11 @@ class RequestBodyMiddleware:
         charset = request.content_params.get("charset")
         if content_type in FORM_TYPES and charset and charset.lower() != "utf-8":
             return _("The request body must be UTF-8 (charset=utf-8).")
+        chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and not request.META.get("CONTENT_LENGTH"):
+            # WSGI gives no way to read a body of unknown length: Django would read
+            # it as empty, and a form would be saved without its fields.
+            return _("A request body needs a Content-Length (chunked bodies are not read).")
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -114,6 +146,14 @@ class NotFoundMiddleware:
         if isinstance(exception, NotFound):
             return not_found(request, exception)
         return None
+
+
+def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Over a rate limit (``RATELIMIT_VIEW``): a 429 that says so; nothing was written."""
+    logger.warning("429 %s %s: over a rate limit", request.method, request.path)
+    response = _error(request, _("Too many requests. Please wait a minute and try again."), 429)
+    response["Retry-After"] = "60"
+    return response
 
 
 def not_found(request: HttpRequest, exception: NotFound) -> HttpResponse:

@@ -102,3 +102,23 @@ def test_16_concurrent_likes_are_exact():
     assert services.like_counts(post_ids=[post.pk]) == {post.pk: 16}
     assert Like.objects.filter(post=post).count() == 16
     assert services.like_counts_differences() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_like_while_the_post_is_being_deleted_is_a_not_found(monkeypatch):
+    """The post passed the existence check, then its deletion committed before the
+    like's insert: the foreign key fails, and that is the post not found."""
+    member, post = a_member(), a_post()
+    post_id = post.pk
+    posts.post_delete(post_id=post_id)
+    checks = iter([True])  # the check before the insert still saw the post
+    real = services.posts.post_exists
+    monkeypatch.setattr(
+        services.posts,
+        "post_exists",
+        lambda *, post_id: next(checks, None) or real(post_id=post_id),
+    )
+
+    with pytest.raises(services.PostNotFound):
+        services.like_add(member_id=member.pk, post_id=post_id)
+    assert not Like.objects.filter(post_id=post_id).exists()

@@ -13,7 +13,7 @@ from core.pagination import Cursor
 from core.testing.queries import assert_no_join_offset_or_count
 from feeds import fanout, services, tasks
 from feeds.models import FanoutJob, FeedEntry
-from feeds.tests.mothers import feed_of, holders
+from feeds.tests.mothers import feed_of, holders, pull_authors_settled
 from follows import services as follows
 from likes import services as likes
 from posts.models import DailyPostCount, Post
@@ -238,8 +238,9 @@ class TestPull:
         star, friend, reader = a_member(), a_member(), a_member()
         crowd_following(star, 2, django_capture_on_commit_callbacks)
         with django_capture_on_commit_callbacks(execute=True):
-            follow(reader, star)  # the third follower: star is pulled from now on
+            follow(reader, star)  # the third follower: star is pulled once the sweep says so
             follow(reader, friend)
+        pull_authors_settled()
         made = []
         with django_capture_on_commit_callbacks(execute=True):
             for i in range(9):

@@ -44,13 +44,26 @@ def test_another_address_is_refused():
 
 
 def test_behind_a_proxy_the_client_s_address_counts(settings):
-    settings.CLIENT_IP_HEADER = "X-Forwarded-For"
+    settings.CLIENT_IP_HEADER = "X-Real-IP"
     proxy = Client(REMOTE_ADDR="127.0.0.1")
 
-    outside = proxy.get("/metrics", HTTP_X_FORWARDED_FOR="203.0.113.7")
-    inside = proxy.get("/metrics", HTTP_X_FORWARDED_FOR="127.0.0.1")
+    outside = proxy.get("/metrics", HTTP_X_REAL_IP="203.0.113.7")
+    inside = proxy.get("/metrics", HTTP_X_REAL_IP="127.0.0.1")
 
     assert (outside.status_code, inside.status_code) == (404, 200)
+
+
+@pytest.mark.parametrize("header", ["", "X-Real-IP"])
+def test_a_forged_header_does_not_pass_for_loopback(settings, header):
+    """X-Forwarded-For is never read; X-Real-IP only from a trusted proxy."""
+    settings.CLIENT_IP_HEADER = header
+    outside = Client(REMOTE_ADDR="203.0.113.7")
+    forged = outside.get("/metrics", HTTP_X_FORWARDED_FOR="127.0.0.1", HTTP_X_REAL_IP="127.0.0.1")
+    assert forged.status_code == 404
+    through_the_proxy = Client(REMOTE_ADDR="127.0.0.1").get(
+        "/metrics", HTTP_X_FORWARDED_FOR="127.0.0.1", HTTP_X_REAL_IP="203.0.113.7"
+    )
+    assert through_the_proxy.status_code == (404 if header else 200)
 
 
 def test_page_cache_hits_and_misses_are_counted(settings):

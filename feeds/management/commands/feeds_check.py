@@ -8,7 +8,7 @@ from feeds import services as feeds
 class Command(BaseCommand):
     help = (
         "Count the followers' home feeds that hold post ID; exit 1 when a feed that "
-        "should hold it lacks it or holds it twice."
+        "should hold it lacks it, a feed holds it twice, or a non-follower's feed holds it."
     )
 
     def add_arguments(self, parser):
@@ -26,14 +26,21 @@ class Command(BaseCommand):
                 if reach.pulled
                 else f"in {reach.held:,} of {reach.followers:,} followers' feeds "
                 f"({len(reach.missing):,} missing, {len(reach.twice):,} twice, "
+                f"{len(reach.strangers):,} in non-followers' feeds, "
                 f"{reach.trimmed:,} trimmed past it)"
             )
             + (" - its fan-out has not finished yet" if reach.pending else "")
         )
-        if reach.missing or reach.twice:
-            shown = ", ".join(str(m) for m in reach.missing[:20])
+        if reach.pulled and reach.strangers:
+            self.stdout.write(f"in {len(reach.strangers):,} non-followers' feeds")
+        if reach.wrong:
             raise CommandError(
-                f"{len(reach.missing)} feeds lack the post ({shown}), "
-                f"{len(reach.twice)} hold it twice."
+                f"{len(reach.missing)} feeds lack the post ({_some(reach.missing)}), "
+                f"{len(reach.twice)} hold it twice ({_some(reach.twice)}), "
+                f"{len(reach.strangers)} non-followers' feeds hold it ({_some(reach.strangers)})."
             )
         self.stdout.write(self.style.SUCCESS("Every feed that should hold the post holds it once."))
+
+
+def _some(member_ids: list[int]) -> str:
+    return ", ".join(str(m) for m in member_ids[:20]) or "none"

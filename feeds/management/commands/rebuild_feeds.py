@@ -17,7 +17,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--check",
             action="store_true",
-            help="compare with what the feeds should hold and change nothing; exit 1 if not",
+            help="compare with what the feeds should hold and change nothing; exit 1 when a "
+            "feed lacks a post, holds one of an author its owner does not follow, or one twice",
         )
 
     def handle(self, *args, member=None, check=False, **options):
@@ -28,12 +29,13 @@ class Command(BaseCommand):
         for member_id in member_ids:
             visited += 1
             if check:
-                missing, extra = feeds.feed_differences(member_id=member_id)
-                if missing or extra:
+                wrong = feeds.feed_differences(member_id=member_id)
+                if wrong:
                     differing += 1
                     if differing <= 20:
                         self.stdout.write(
-                            f"member {member_id}: {len(missing)} missing, {len(extra)} extra"
+                            f"member {member_id}: {len(wrong.missing)} missing, "
+                            f"{len(wrong.extra)} extra (not followed), {len(wrong.twice)} twice"
                         )
             else:
                 feeds.feed_rebuild(member_id=member_id)
