@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from members import services
 from members.admin import MemberPasswordChangeForm
-from members.models import Member, NicknameHistory, WelcomeMail
+from members.models import Member, NicknameHistory, OutboundMail
 from members.tests.mothers import PASSWORD, a_member, a_staff_member
 
 pytestmark = pytest.mark.django_db
@@ -193,22 +193,22 @@ def test_the_admin_password_page_saves(staff_client):
     assert member.nickname == "kept"
 
 
-class TestWelcomeMailAdmin:
+class TestOutboundMailAdmin:
     def test_lists_the_mails_pending_and_sent_read_only(self, staff_client):
         for email in ("pending@example.com", "sent@example.com"):
             services.member_register(
                 email=email, nickname="m", birthdate=date(1990, 1, 2), password=PASSWORD
             )
-        WelcomeMail.objects.filter(to="sent@example.com").update(done_at=timezone.now())
+        OutboundMail.objects.filter(to="sent@example.com").update(done_at=timezone.now())
 
-        everything = staff_client.get("/admin/members/welcomemail/").content.decode()
-        pending = staff_client.get("/admin/members/welcomemail/?state=pending")
+        everything = staff_client.get("/admin/members/outboundmail/").content.decode()
+        pending = staff_client.get("/admin/members/outboundmail/?state=pending")
 
         assert "pending@example.com" in everything
         assert "sent@example.com" in everything
         assert "pending@example.com" in pending.content.decode()
         assert "sent@example.com" not in pending.content.decode()
-        mail = WelcomeMail.objects.get(to="pending@example.com")
-        change = staff_client.get(f"/admin/members/welcomemail/{mail.pk}/change/")
+        mail = OutboundMail.objects.get(to="pending@example.com")
+        change = staff_client.get(f"/admin/members/outboundmail/{mail.pk}/change/")
         assert change.status_code == 200
         assert b'name="_save"' not in change.content  # view only
