@@ -12,12 +12,18 @@ from django.shortcuts import render
 from django_ratelimit.core import get_usage
 
 from core.web.security import client_ip
-from members.models import normalize_email
+from members.models import Member, normalize_email
 
 
 def login_username(request: HttpRequest, credentials: dict | None) -> str:
     """The email an attempt names, as stored: ``Alice@`` and ``alice@`` count as one."""
-    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    # Django's authenticate() names it "username"; axes' backend, the USERNAME_FIELD.
+    credentials = credentials or {}
+    username = (
+        credentials.get("username")
+        or credentials.get(Member.USERNAME_FIELD)
+        or request.POST.get("username", "")
+    )
     return normalize_email(str(username))[:254]
 
 
