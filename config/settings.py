@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "csp",
     "django_prometheus",
     "django_guid",
+    "ninja",  # the API's /api/docs page, from its own static files (no CDN)
     "core",
     "members",
     "posts",
