@@ -125,12 +125,21 @@ def _message(mail: OutboundMail) -> EmailMessage:
         names = {"nickname": mail.member.nickname}
         if mail.kind == OutboundMail.Kind.PASSWORD_RESET:
             subject = _("Set a new password for SNS")
-            body = _(
-                "Hello %(nickname)s. Someone, we hope you, asked to set a new password for "
-                "your SNS account. Open this link to choose one:\n\n%(link)s\n\n"
-                "The link works once, for %(days)d days. If you did not ask, ignore this "
-                "email: your password stays as it is."
-            ) % {**names, "link": reset_link(mail), "days": _reset_days()}
+            body = "\n\n".join(
+                [
+                    _(
+                        "Hello %(nickname)s. Someone, we hope you, asked to set a new password "
+                        "for your SNS account. Open this link to choose one:"
+                    )
+                    % names,
+                    reset_link(mail),
+                    _(
+                        "The link works once, for %(days)d days. If you did not ask, ignore "
+                        "this email: your password stays as it is."
+                    )
+                    % {"days": _reset_days()},
+                ]
+            )
         else:
             subject = _("Welcome to SNS, %(nickname)s") % names
             body = (
