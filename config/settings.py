@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "csp",
     "django_prometheus",
     "django_guid",
+    "ninja",  # the API's /api/docs page, from its own static files (no CDN)
     "core",
     "members",
     "posts",
@@ -208,6 +209,11 @@ RATE_LIMIT_SIGNUPS = env.str("RATE_LIMIT_SIGNUPS", default="10/h")
 RATELIMIT_IP_META_KEY = "core.web.security.client_ip"  # the same address as the login throttle
 RATELIMIT_VIEW = "core.web.middleware.rate_limited"  # a 429 page (JSON under /api/)
 RATELIMIT_FAIL_OPEN = True  # a cache that is down slows the site; it must not stop writes
+# Password reset requests, per client address and per email, whether or not the
+# email is a member's; over either, a 429 page. Links work PASSWORD_RESET_TIMEOUT
+# seconds (Django's default: 3 days) after the mail is sent, once.
+PASSWORD_RESET_RATE_PER_ADDRESS = env.str("PASSWORD_RESET_RATE_PER_ADDRESS", default="10/h")
+PASSWORD_RESET_RATE_PER_EMAIL = env.str("PASSWORD_RESET_RATE_PER_EMAIL", default="3/h")
 
 # Behind a proxy, the header that carries the client's address: X-Real-IP, which the
 # proxy sets (core/web/security.py says why not X-Forwarded-For). Read only on
@@ -314,14 +320,15 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0.1}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
-# Two queues: the default one (fan-out, sweepers) and "mail" (the welcome email),
-# so a mail backlog held back by the rate limit never delays a fan-out. Listed
+# Two queues: the default one (fan-out, sweepers, member removals) and "mail" (every
+# email: welcome, password reset), so a mail backlog held back by the rate limit
+# never delays a fan-out. Listed
 # here so that a worker started without -Q consumes both. Each needs a routing key
 # of its own: without one Celery binds both with the default key, and every
 # message would be copied into both queues.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = [Queue("celery", routing_key="celery"), Queue("mail", routing_key="mail")]
-CELERY_TASK_ROUTES = {"members.tasks.send_welcome": {"queue": "mail"}}
+CELERY_TASK_ROUTES = {"members.tasks.send_mail": {"queue": "mail"}}
 # The outbox sweep (core.outbox) queues again what was not queued or not done in time.
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {
@@ -330,10 +337,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Outbound mail (the welcome email at sign-up). EMAIL_URL=smtp://host:port (or
-# smtp+tls://user:password@host:587) sends through that server; empty, mail is
-# printed to the console (the log), in production too: nothing is delivered
-# until EMAIL_URL is set.
+# Outbound mail (the welcome email at sign-up, password reset links).
+# EMAIL_URL=smtp://host:port (or smtp+tls://user:password@host:587) sends through
+# that server; empty, mail is printed to the console (the log), in production too:
+# nothing is delivered until EMAIL_URL is set.
 _email = env.email_url_config(env.str("EMAIL_URL", default="") or "consolemail://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"

@@ -9,6 +9,15 @@ from django.views.decorators.http import require_safe
 from django.views.i18n import set_language
 
 from core.web import health
+from core.web.api import new_api
+from posts.views import api as posts_api
+from social.views import api as social_api
+
+# The JSON API (django-ninja): every /api/ endpoint, its OpenAPI document at /api/schema
+# and a browsable page of it at /api/docs.
+api = new_api()
+api.add_router("", social_api)
+api.add_router("", posts_api)
 
 
 @require_safe
@@ -17,6 +26,9 @@ def favicon(request: HttpRequest) -> HttpResponse:
     # target's name carries a content hash that changes with the file.
     return redirect(static("favicon.svg"))
 
+
+# A URL that matches nothing: JSON under /api/, the site's 404 page elsewhere.
+handler404 = "core.web.middleware.url_not_found"
 
 urlpatterns = [
     # For machines: no language prefix, no trailing slash.
@@ -29,6 +41,7 @@ urlpatterns = [
     # and without a token in it the header of a public page is the same for everyone
     # (core/web/pagecache.py caches those pages whole).
     path("i18n/setlang/", csrf_exempt(set_language), name="set_language"),
+    path("api/", api.urls),
     path("", include("members.urls")),
     path("", include("posts.urls")),
     path("", include("social.urls")),

@@ -96,6 +96,33 @@ def feed_size(*, owner_id: int) -> int:
     return FeedEntry.objects.filter(owner_id=owner_id).count()
 
 
+def feed_remove_posts(*, post_ids: Iterable[int], limit: int) -> int:
+    """Take up to ``limit`` feed rows of these posts out of every feed; how many went.
+
+    For deleting many posts in bounded steps (a member's removal): called until it
+    returns 0, the posts' own DELETE then finds no feed rows left to cascade to.
+    """
+    rows = list(
+        FeedEntry.objects.filter(post_id__in=set(post_ids)).values_list("owner_id", "post_id")[
+            :limit
+        ]
+    )
+    if rows:
+        FeedEntry.objects.filter(pk__in=rows).delete()
+    return len(rows)
+
+
+def feed_clear(*, owner_id: int, limit: int) -> int:
+    """Take up to ``limit`` rows out of one member's feed, oldest first; how many went."""
+    oldest = FeedEntry.objects.filter(owner_id=owner_id).order_by("post_id")
+    last = oldest.values_list("post_id", flat=True)[limit - 1 : limit].first()
+    remaining = FeedEntry.objects.filter(owner_id=owner_id)
+    if last is not None:
+        remaining = remaining.filter(post_id__lte=last)
+    deleted, _ = remaining.delete()
+    return deleted
+
+
 def feed_trim(*, owner_id: int, keep: int | None = None) -> int:
     """Keep the newest ``keep`` (FEED_MAX_ENTRIES) entries of a feed; returns rows removed."""
     keep = settings.FEED_MAX_ENTRIES if keep is None else keep

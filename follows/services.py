@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, F, Q
 from django.utils.translation import gettext as _
 
 from core.db import retry_on_lock_conflict, upsert_add
@@ -66,7 +66,9 @@ def follow_add(*, follower_id: int, followee_id: int) -> bool:
     except IntegrityError:
         if is_following(follower_id=follower_id, followee_id=followee_id):
             return False
-        raise  # a member that does not exist
+        if members.member_public(member_id=followee_id) is None:
+            raise MemberNotFound(followee_id) from None  # deleted since the check above
+        raise  # a follower that does not exist
     _add_counts(Counter({(follower_id, followee_id): 1}))
     public_pages_changed()
     return True
@@ -84,6 +86,35 @@ def follow_remove(*, follower_id: int, followee_id: int) -> bool:
     _add_counts(Counter({(follower_id, followee_id): -1}))
     public_pages_changed()
     return True
+
+
+@retry_on_lock_conflict
+@transaction.atomic
+def follows_remove_of_member(*, member_id: int, limit: int) -> int:
+    """Remove up to ``limit`` follows from or to the member (a member's removal); how many.
+
+    Every other member's counter moves with their follow, in the same transaction;
+    the rows are locked first, so an unfollow at the same moment is counted once.
+    """
+    mine = Follow.objects.filter(Q(follower_id=member_id) | Q(followee_id=member_id))
+    rows = list(
+        mine.select_for_update()
+        .order_by("pk")
+        .values_list("pk", "follower_id", "followee_id")[:limit]
+    )
+    if not rows:
+        return 0
+    Follow.objects.filter(pk__in=[pk for pk, _, _ in rows]).delete()
+    # Each other member is in at most one follow each way: one UPDATE per direction.
+    followees = sorted(followee for _, follower, followee in rows if follower == member_id)
+    followers = sorted(follower for _, follower, followee in rows if followee == member_id)
+    FollowCount.objects.filter(member_id__in=followees).update(followers=F("followers") - 1)
+    FollowCount.objects.filter(member_id__in=followers).update(following=F("following") - 1)
+    FollowCount.objects.filter(member_id=member_id).update(
+        followers=F("followers") - len(followers), following=F("following") - len(followees)
+    )
+    public_pages_changed()
+    return len(rows)
 
 
 def is_following(*, follower_id: int, followee_id: int) -> bool:

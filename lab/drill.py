@@ -43,7 +43,7 @@ from feeds.models import FeedEntry
 from follows import services as follows
 from lab import seeding
 from likes import services as likes
-from members.models import Member, WelcomeMail
+from members.models import Member, OutboundMail
 from posts import services as posts
 from posts.models import Post
 
@@ -328,7 +328,7 @@ def check_mail(first_member_id: int, acknowledged_emails: list[str]) -> list[Che
     mailbox = read_mailbox(cluster.mailbox_path())
     delivered = Counter(to for message in mailbox for to in message["to"])
     emails = list(
-        WelcomeMail.objects.filter(member_id__gt=first_member_id).values_list("to", flat=True)
+        OutboundMail.objects.filter(member_id__gt=first_member_id).values_list("to", flat=True)
     )
     acknowledged = set(acknowledged_emails)
     missing = [e for e in acknowledged if delivered[e] == 0]
@@ -455,10 +455,10 @@ def run(*, members: int, readers: int, followers: int, burst: int, log) -> Resul
     start = time.monotonic()
     burst_done, burst_ms = signup_burst(burst, 8, run_id)
     burst_seconds = time.monotonic() - start
-    backlog_at = len(outbox_pending(WelcomeMail))
+    backlog_at = len(outbox_pending(OutboundMail))
     behind, behind_ms = signup_burst(20, 1, f"{run_id}b")
     emails += quiet + burst_done + behind
-    wait("welcome mails", lambda: not outbox_pending(WelcomeMail), 300, log)
+    wait("welcome mails", lambda: not outbox_pending(OutboundMail), 300, log)
     signup = {
         "quiet p50": statistics.median(quiet_ms),
         "burst p50": statistics.median(burst_ms),

@@ -8,6 +8,7 @@ transaction. Counts for a page of posts are one grouped read of the slots.
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
@@ -76,6 +77,47 @@ def like_remove(*, member_id: int, post_id: int) -> bool:
     _add_to_count(post_id=post_id, member_id=member_id, delta=-1)
     public_pages_changed()
     return True
+
+
+# --- removing many likes at once (a member's removal) -------------------------------
+
+
+def likes_remove_by_member(*, member_id: int, limit: int) -> int:
+    """Take back up to ``limit`` of the member's likes, each post's count with it; how many."""
+    return _remove(Like.objects.filter(member_id=member_id), limit)
+
+
+def likes_remove_of_posts(*, post_ids: Iterable[int], limit: int) -> int:
+    """Remove up to ``limit`` likes of these posts (before deleting them), counts with them."""
+    return _remove(Like.objects.filter(post_id__in=set(post_ids)), limit)
+
+
+@retry_on_lock_conflict
+@transaction.atomic
+def _remove(likes, limit: int) -> int:
+    """Delete up to ``limit`` of ``likes`` and take each from its post's slot, in one transaction.
+
+    The rows are locked first, so a like taken back at the same moment
+    (``like_remove``) is counted down once, by whichever deletes it.
+    """
+    rows = list(
+        likes.select_for_update().order_by("pk").values_list("pk", "post_id", "member_id")[:limit]
+    )
+    if not rows:
+        return 0
+    Like.objects.filter(pk__in=[pk for pk, _, _ in rows]).delete()
+    per_slot = Counter((post_id, member_id % LIKE_COUNT_SLOTS) for _, post_id, member_id in rows)
+    # One UPDATE per slot and amount, not one per post: a member's likes all sit in
+    # one slot, one per post.
+    posts_by: dict[tuple[int, int], list[int]] = {}
+    for (post_id, slot), n in per_slot.items():
+        posts_by.setdefault((slot, n), []).append(post_id)
+    for (slot, n), post_ids in sorted(posts_by.items()):
+        LikeCount.objects.filter(slot=slot, post_id__in=sorted(post_ids)).update(
+            count=F("count") - n
+        )
+    public_pages_changed()
+    return len(rows)
 
 
 def like_counts(*, post_ids: Iterable[int]) -> dict[int, int]:

@@ -1,10 +1,12 @@
-"""Admin for members and their nickname history.
+"""Admin for members, their nickname history, their email and their removals.
 
-Members are created and renamed through ``members.services`` here too, so the
-admin writes the same history rows as the pages do.
+Members are created, renamed and deleted through ``members.services`` here too,
+so the admin writes the same history rows as the pages do, and a member deleted
+here leaves every count right, as one who deletes their own account does.
 """
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import (
     AdminPasswordChangeForm,
@@ -12,11 +14,14 @@ from django.contrib.auth.forms import (
     UserChangeForm,
 )
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import BoundedCountPaginator, OutboxStateFilter, ReadOnlyAdmin
 from members import services
-from members.models import Member, NicknameHistory, WelcomeMail
+from members.forms import PasswordOnlySave
+from members.models import Member, MemberRemoval, NicknameHistory, OutboundMail
 
 
 class MemberCreationForm(AdminUserCreationForm):
@@ -40,18 +45,8 @@ class MemberChangeForm(UserChangeForm):
             self.initial.setdefault("nickname", self.instance.nickname)
 
 
-class MemberPasswordChangeForm(AdminPasswordChangeForm):
-    """Writes the password column only.
-
-    Django's form saves the whole member row it loaded, which would put back a
-    nickname changed in the meantime, without its history row.
-    """
-
-    def save(self, commit: bool = True) -> Member:
-        member = super().save(commit=False)
-        if commit:
-            member.save(update_fields=["password"])
-        return member
+class MemberPasswordChangeForm(PasswordOnlySave, AdminPasswordChangeForm):
+    pass
 
 
 class NicknameHistoryInline(admin.TabularInline):
@@ -157,6 +152,42 @@ class MemberAdmin(UserAdmin):
         if change:  # the add form has no many-to-many fields to save
             super().save_related(request, form, formsets, change)
 
+    # --- deleting: the removal a member asks for on /me/delete/ ------------------------
+
+    def get_deleted_objects(self, objs, request):
+        """What the confirmation page lists: a summary, not every row.
+
+        Django would collect each row that refers to the member, to list it and to ask
+        for delete permission on it (follows, likes, counters): seconds for a member
+        with many followers, and a refusal. The removal is the service's, which keeps
+        the counts right; this page reads nothing but the members themselves.
+        """
+        members = list(objs)
+        summary = [
+            _("their posts, with the posts' likes and their place in every home feed"),
+            _("their likes, their follows both ways and their home feed"),
+            _("their nickname history and their pending emails"),
+        ]
+        return [*map(str, members), summary], {_("members"): len(members)}, set(), []
+
+    def delete_model(self, request, obj: Member) -> None:
+        services.member_delete_request(member_id=obj.pk)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for member_id in queryset.values_list("pk", flat=True):
+            services.member_delete_request(member_id=member_id)
+
+    def response_delete(self, request, obj_display, obj_id):
+        if IS_POPUP_VAR in request.POST:
+            return super().response_delete(request, obj_display, obj_id)
+        self.message_user(
+            request,
+            _("%(member)s is closed; the worker is deleting the member and everything of theirs.")
+            % {"member": obj_display},
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:members_member_changelist"))
+
 
 @admin.register(NicknameHistory)
 class NicknameHistoryAdmin(ReadOnlyAdmin):
@@ -171,10 +202,28 @@ class NicknameHistoryAdmin(ReadOnlyAdmin):
         return obj.member.email
 
 
-@admin.register(WelcomeMail)
-class WelcomeMailAdmin(ReadOnlyAdmin):
-    list_display = ("id", "to", "language", "created_at", "queued_at", "done_at", "failed_at")
-    list_filter = (OutboxStateFilter, ("failed_at", admin.EmptyFieldListFilter))
+@admin.register(OutboundMail)
+class OutboundMailAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "kind",
+        "to",
+        "language",
+        "created_at",
+        "queued_at",
+        "done_at",
+        "failed_at",
+    )
+    list_filter = (OutboxStateFilter, "kind", ("failed_at", admin.EmptyFieldListFilter))
     search_fields = ("=to",)
     search_help_text = _("Search by the exact address.")
+    ordering = ("-id",)
+
+
+@admin.register(MemberRemoval)
+class MemberRemovalAdmin(ReadOnlyAdmin):
+    list_display = ("id", "member_id", "created_at", "queued_at", "done_at")
+    list_filter = (OutboxStateFilter,)
+    search_fields = ("=member_id",)
+    search_help_text = _("Search by member id.")
     ordering = ("-id",)

@@ -1,9 +1,11 @@
-"""The welcome email: recorded at sign-up, sent by the worker, never lost or sent twice.
+"""Email to members (the welcome at sign-up, a password reset link): recorded in the
+transaction that asks for it, sent by the worker, never lost or sent twice.
 
-A row of the transactional outbox (``core.outbox``, as the feed fan-out is): a
-``WelcomeMail`` in the sign-up's transaction, queued for
-``members.tasks.send_welcome`` after the commit, queued again by the sweep while
-it is not done. The worker sends a mail only while its row is not done, and every
+A row of the transactional outbox (``core.outbox``, as the feed fan-out is): an
+``OutboundMail`` in the asking transaction, queued for ``members.tasks.send_mail``
+after the commit, queued again by the sweep while it is not done. Every kind of
+mail takes this one way, so the one rate limit of that task keeps the provider
+under its limit. The worker sends a mail only while its row is not done, and every
 mail carries a Message-ID derived from its row, so a provider that already
 accepted it (the worker died between the provider's "250" and marking the row)
 can tell.
@@ -16,12 +18,16 @@ import smtplib
 from email.utils import parseaddr
 
 from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMessage
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from core import outbox
-from members.models import Member, WelcomeMail
+from members.models import Member, OutboundMail
 
 logger = logging.getLogger(__name__)
 
@@ -33,13 +39,21 @@ class MailDeferred(Exception):
 # --- recording ------------------------------------------------------------------------
 
 
-def welcome_mail_record(*, member: Member) -> WelcomeMail:
-    """Record a member's welcome email and queue it after the commit.
+def welcome_mail_record(*, member: Member) -> OutboundMail:
+    """Record a member's welcome email and queue it after the commit (call inside the
+    sign-up's transaction). In the language the sign-up ran in (the request's), else English."""
+    return _record(member=member, kind=OutboundMail.Kind.WELCOME)
 
-    Call inside the sign-up's transaction. The mail is in the language the
-    sign-up ran in (the request's), else English.
-    """
-    mail = WelcomeMail.objects.create(member=member, to=member.email, language=_language())
+
+def reset_mail_record(*, member: Member, site: str) -> OutboundMail:
+    """Record a password reset mail whose link points at ``site`` (``https://host``)."""
+    return _record(member=member, kind=OutboundMail.Kind.PASSWORD_RESET, site=site)
+
+
+def _record(*, member: Member, kind: str, site: str = "") -> OutboundMail:
+    mail = OutboundMail(member=member, kind=kind, to=member.email, language=_language(), site=site)
+    mail.full_clean()
+    mail.save()
     outbox.outbox_enqueue(mail)
     return mail
 
@@ -54,35 +68,38 @@ def _language() -> str:
 # --- sending (the worker) --------------------------------------------------------------
 
 
-def message_id(mail: WelcomeMail) -> str:
+def message_id(mail: OutboundMail) -> str:
     """The same for every attempt at one mail, and unlike any other mail's.
 
     The creation time is in it so that a database started afresh (ids from 1
     again) does not reuse the ids a provider has already seen.
     """
     domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
-    return f"<welcome-{mail.pk}.{mail.created_at:%Y%m%d%H%M%S}@{domain}>"
+    return f"<{mail.kind}-{mail.pk}.{mail.created_at:%Y%m%d%H%M%S}@{domain}>"
 
 
-def welcome_mail_deliver(*, mail_id: int) -> bool:
-    """Send one welcome email unless it has been sent; True when it went out now.
+def mail_deliver(*, mail_id: int) -> bool:
+    """Send one email unless it has been sent; True when it went out now.
 
     Raises MailDeferred when the provider or the network says "not now" (the task
     retries). A recipient refused for good (5xx) is marked failed and logged. Any
     other refusal (say, a 5xx to our own sender: a configuration error) raises
     and the mail stays pending for the sweeper.
     """
-    mail = WelcomeMail.objects.select_related("member").filter(pk=mail_id, done_at=None).first()
+    mail = OutboundMail.objects.select_related("member").filter(pk=mail_id, done_at=None).first()
     if mail is None:
         return False  # sent already, failed for good, or its member was deleted
+    if mail.kind == OutboundMail.Kind.PASSWORD_RESET and not _may_reset(mail.member):
+        outbox.outbox_done(OutboundMail, mail.pk)  # closed, or no password to reset, since
+        return False
     try:
         _message(mail).send()
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]
         if any(_temporary(code) for code in codes):
             raise MailDeferred(f"recipient deferred: {exc.recipients}") from exc
-        outbox.outbox_done(WelcomeMail, mail.pk, failed_at=timezone.now())
-        logger.error("welcome email %s to %s refused for good: %s", mail.pk, mail.to, codes)
+        outbox.outbox_done(OutboundMail, mail.pk, failed_at=timezone.now())
+        logger.error("%s email %s to %s refused for good: %s", mail.kind, mail.pk, mail.to, codes)
         return False
     except smtplib.SMTPResponseException as exc:
         if _temporary(exc.smtp_code):
@@ -90,8 +107,12 @@ def welcome_mail_deliver(*, mail_id: int) -> bool:
         raise
     except OSError as exc:  # refused, reset or timed out; smtplib's disconnects too
         raise MailDeferred(str(exc)) from exc
-    outbox.outbox_done(WelcomeMail, mail.pk)
+    outbox.outbox_done(OutboundMail, mail.pk)
     return True
+
+
+def _may_reset(member: Member) -> bool:
+    return member.is_active and member.has_usable_password()
 
 
 def _temporary(code: int) -> bool:
@@ -99,17 +120,53 @@ def _temporary(code: int) -> bool:
     return not 500 <= code < 600
 
 
-def _message(mail: WelcomeMail) -> EmailMessage:
+def _message(mail: OutboundMail) -> EmailMessage:
     with translation.override(mail.language):
         names = {"nickname": mail.member.nickname}
-        subject = _("Welcome to SNS, %(nickname)s") % names
-        body = (
-            _(
-                "Hello %(nickname)s, and welcome to SNS. Log in with this email address "
-                "to write posts, follow other members and see their posts on your home page."
+        if mail.kind == OutboundMail.Kind.PASSWORD_RESET:
+            subject = _("Set a new password for SNS")
+            body = "\n\n".join(
+                [
+                    _(
+                        "Hello %(nickname)s. Someone, we hope you, asked to set a new password "
+                        "for your SNS account. Open this link to choose one:"
+                    )
+                    % names,
+                    reset_link(mail),
+                    _(
+                        "The link works once, for %(days)d days. If you did not ask, ignore "
+                        "this email: your password stays as it is."
+                    )
+                    % {"days": _reset_days()},
+                ]
             )
-            % names
-        )
+        else:
+            subject = _("Welcome to SNS, %(nickname)s") % names
+            body = (
+                _(
+                    "Hello %(nickname)s, and welcome to SNS. Log in with this email address "
+                    "to write posts, follow other members and see their posts on your home page."
+                )
+                % names
+            )
     return EmailMessage(
         subject, body + "\n", to=[mail.to], headers={"Message-ID": message_id(mail)}
     )
+
+
+def reset_link(mail: OutboundMail) -> str:
+    """The link of a reset mail, with a token made now: valid PASSWORD_RESET_TIMEOUT from
+    the sending, and spent once the password changes (Django's token generator)."""
+    member = mail.member
+    path = reverse(
+        "password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(member.pk)),
+            "token": default_token_generator.make_token(member),
+        },
+    )
+    return mail.site.rstrip("/") + path
+
+
+def _reset_days() -> int:
+    return max(1, settings.PASSWORD_RESET_TIMEOUT // 86_400)

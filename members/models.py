@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MinLengthValidator, MinValueValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Length, Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from core.outbox import Outbox
 from core.text import LineField, normalize_text
 
 NICKNAME_MAX_LENGTH = 10
+# Django's own salt for the session hash (django.contrib.auth.base_user).
+SESSION_HASH_SALT = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
 EARLIEST_BIRTHDATE = date(1900, 1, 1)
 
 
@@ -148,6 +152,11 @@ class Member(AbstractBaseUser, PermissionsMixin):
         help_text=_("Whether the member can log into the admin site."),
     )
 
+    # Part of every session's hash (get_session_auth_hash): one more ends all of them.
+    session_generation = models.PositiveIntegerField(
+        _("session generation"), default=0, db_default=0, editable=False
+    )
+
     objects = MemberManager()
 
     USERNAME_FIELD = "email"
@@ -186,6 +195,34 @@ class Member(AbstractBaseUser, PermissionsMixin):
         self.email = normalize_email(self.email)
         self.nickname = normalize_nickname(self.nickname)
         super().clean_fields(exclude)
+
+    # --- sessions -------------------------------------------------------------------
+    # Django keeps a hash of the password in each session and ends a session whose
+    # hash no longer matches (a new password ends every session). The generation is
+    # in the hash too, so "log out everywhere" ends them all without a new password.
+    # Generation 0 gives Django's own hash: no session ended when this came in.
+
+    def get_session_auth_hash(self) -> str:
+        return self._session_hash(secret=None)
+
+    def get_session_auth_fallback_hash(self):
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret=secret)
+
+    def _session_hash(self, *, secret: str | None) -> str:
+        value = self.password
+        if self.session_generation:
+            value = f"{value}:{self.session_generation}"
+        return salted_hmac(SESSION_HASH_SALT, value, secret=secret, algorithm="sha256").hexdigest()
+
+    def end_sessions(self) -> None:
+        """End every session of the member (the caller saves ``session_generation``)."""
+        self.session_generation += 1
+
+    def close(self) -> None:
+        """No more logging in or sessions: the member is being deleted (the caller saves)."""
+        self.is_active = False
+        self.end_sessions()
 
     def first_nickname(self) -> NicknameHistory:
         """The history row that records the nickname a member signed up with."""
@@ -230,16 +267,22 @@ class NicknameHistory(models.Model):
         return f"{self.nickname} ({timezone.localtime(self.changed_at):%Y-%m-%d %H:%M})"
 
 
-class WelcomeMail(Outbox):
-    """The welcome email of one sign-up: a row of the transactional outbox (``core.outbox``).
+class OutboundMail(Outbox):
+    """One email to a member (a welcome at sign-up, a password reset link): a row of the
+    transactional outbox (``core.outbox``).
 
-    Written in the sign-up's own transaction and queued for
-    ``members.tasks.send_welcome`` (on the ``mail`` queue) after the commit; the
-    sweep queues again what has been pending too long, so a process that dies after
-    the commit or a broker that is down delays the mail but never loses it.
-    ``done_at`` is set once the provider has accepted it (or refused it for good,
-    ``failed_at``): a message delivered to the worker twice is sent once.
+    Written in the transaction that asks for it and queued for
+    ``members.tasks.send_mail`` (on the ``mail`` queue, at the provider's rate)
+    after the commit; the sweep queues again what has been pending too long, so a
+    process that dies after the commit or a broker that is down delays the mail but
+    never loses it. ``done_at`` is set once the provider has accepted it (or refused
+    it for good, ``failed_at``): a message delivered to the worker twice is sent once.
+    The row holds no secret: a reset link's token is made when the mail is sent.
     """
+
+    class Kind(models.TextChoices):
+        WELCOME = "welcome", _("welcome")
+        PASSWORD_RESET = "reset", _("password reset")
 
     member = models.ForeignKey(
         Member,
@@ -247,20 +290,58 @@ class WelcomeMail(Outbox):
         related_name="+",
         verbose_name=_("member"),
     )
-    # Copied: the address the member signed up with, whatever happens to the row later.
+    kind = models.CharField(
+        _("kind"), max_length=8, choices=Kind.choices, default=Kind.WELCOME, db_default="welcome"
+    )
+    # Copied: the address the mail was asked for, whatever happens to the row later.
     to = models.EmailField(_("to"), max_length=254)
     language = models.CharField(_("language"), max_length=8, default="en")
+    # Where the mail's link points: the site as the request that asked for it reached
+    # it (scheme and host, checked against ALLOWED_HOSTS). Empty for a mail without one.
+    site = models.CharField(_("site"), max_length=200, blank=True, default="", db_default="")
     # The provider refused the address for good (5xx): done, and never tried again.
     failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
 
-    task = "members.tasks.send_welcome"
+    task = "members.tasks.send_mail"
     # A backlog behind the rate limit (MAIL_RATE_LIMIT x workers) must not be queued
     # twice while it waits: copies are skipped, but they take the rate's slots.
     resend_after = timedelta(minutes=5)
 
     class Meta(Outbox.Meta):
-        verbose_name = _("welcome email")
-        verbose_name_plural = _("welcome emails")
+        verbose_name = _("outbound email")
+        verbose_name_plural = _("outbound emails")
+        constraints = [
+            # A link needs somewhere to point.
+            models.CheckConstraint(
+                condition=~models.Q(kind="reset", site=""), name="outbound_mail_reset_has_site"
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"welcome email {self.pk} to {self.to}"
+        return f"{self.kind} email {self.pk} to {self.to}"
+
+
+class MemberRemoval(Outbox):
+    """A member's deletion: asked for on /me/delete/ or in the admin, done by the worker.
+
+    Written with the member's closing (no login, no session from then on) and queued
+    for ``social.tasks.remove_member``, which deletes the member with everything of
+    theirs in bounded chunks and keeps every count they touched right
+    (``social.usecases.member_remove``). Each chunk is a transaction of its own, so a
+    worker that dies halfway leaves less to do, and the sweep sends the rest again.
+    """
+
+    # Not a foreign key: the member goes before the row is done.
+    member_id = models.BigIntegerField(_("member"), db_index=True)
+
+    task = "social.tasks.remove_member"
+    # A big member takes minutes; a copy sent meanwhile would only wait on the locks.
+    resend_after = timedelta(minutes=10)
+    keep_done = timedelta(days=1)
+
+    class Meta(Outbox.Meta):
+        verbose_name = _("member removal")
+        verbose_name_plural = _("member removals")
+
+    def __str__(self) -> str:
+        return f"removal of member {self.member_id}"

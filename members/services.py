@@ -15,10 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import outbox
 from core.exceptions import NotFound
 from core.web.pagecache import public_pages_changed
 from members import mail
-from members.models import Member, NicknameHistory, normalize_email
+from members.models import Member, MemberRemoval, NicknameHistory, normalize_email
 
 
 class MemberNotFound(NotFound):
@@ -119,8 +120,88 @@ def member_ids_latest(*, limit: int) -> list[int]:
     return sorted(Member.objects.order_by("-id").values_list("id", flat=True)[:limit])
 
 
+# --- sessions and passwords ---------------------------------------------------------
+
+
+@transaction.atomic
+def member_end_sessions(*, member_id: int) -> Member:
+    """Log the member out everywhere: every session of theirs ends on its next request."""
+    member = Member.objects.select_for_update().get(pk=member_id)
+    member.end_sessions()
+    member.save(update_fields=["session_generation"])
+    return member
+
+
+@transaction.atomic
+def member_password_reset_request(*, email: str, site: str) -> bool:
+    """Mail a link for a new password to the member with this email, if there is one who
+    may have it (active, with a password); True when a mail was recorded.
+
+    The page that calls this answers the same either way: whether an address
+    belongs to a member is no visitor's business.
+    """
+    member = Member.objects.filter(email=normalize_email(email), is_active=True).first()
+    if member is None or not member.has_usable_password():
+        return False
+    mail.reset_mail_record(member=member, site=site)
+    return True
+
+
+# --- leaving -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def member_delete_request(*, member_id: int) -> MemberRemoval:
+    """Close the member's account now and have the worker delete it with everything of theirs.
+
+    From the commit on the member can neither log in nor use a session (closed:
+    inactive, every session ended); the worker then removes their posts, likes,
+    follows, feed and history, keeping every count right, and the member row last
+    (``social.usecases.member_remove``). Raises MemberNotFound. Asking twice is
+    one removal.
+    """
+    member = Member.objects.select_for_update().filter(pk=member_id).first()
+    if member is None:
+        raise MemberNotFound(member_id)
+    member.close()
+    member.save(update_fields=["is_active", "session_generation"])
+    removal = MemberRemoval.objects.filter(member_id=member_id, done_at=None).first()
+    if removal is None:
+        removal = MemberRemoval.objects.create(member_id=member_id)
+    outbox.outbox_enqueue(removal)
+    return removal
+
+
+def member_removal_pending(*, removal_id: int) -> int | None:
+    """The member a removal not done yet is for (None: done, or no such removal)."""
+    return (
+        MemberRemoval.objects.filter(pk=removal_id, done_at=None)
+        .values_list("member_id", flat=True)
+        .first()
+    )
+
+
+def member_removal_done(*, removal_id: int) -> None:
+    outbox.outbox_done(MemberRemoval, removal_id)
+
+
+def member_lock(*, member_id: int) -> bool:
+    """Lock the member's row until the transaction ends; False when there is none.
+
+    Inside it nothing can refer to the member anew (a follow's foreign key waits on
+    the lock and then finds the member gone).
+    """
+    locked = Member.objects.select_for_update().filter(pk=member_id).values_list("pk").first()
+    return locked is not None
+
+
 def member_delete(*, member_id: int) -> None:
-    """Delete a member with everything that refers to it (history, and by cascade their rows)."""
+    """Delete the member row with what refers to it (history, and by cascade their rows).
+
+    Counts in other domains are not kept: a member leaves through
+    ``member_delete_request``; this is the removal's last step and the measuring
+    tools' bulk delete.
+    """
     members_delete(member_ids=[member_id])
 
 
@@ -129,6 +210,7 @@ def members_delete(*, member_ids: Iterable[int], chunk_size: int = 1_000) -> int
 
     Django's cascade deletes each related table's rows with one statement per
     chunk, so 100 000 seeded members go in a few hundred statements, not millions.
+    For the measuring tools' seeded members: other members' counts are not kept.
     """
     ids = sorted(set(member_ids))
     deleted = 0

@@ -1,10 +1,11 @@
-"""Celery tasks of the member domain: the welcome email, on the ``mail`` queue.
+"""Celery tasks of the member domain: outbound email, on the ``mail`` queue.
 
-``send_welcome`` is rate-limited (``MAIL_RATE_LIMIT``) so the provider, which
-refuses more than so many messages a second, is never pushed past its limit. A
-Celery rate limit holds per worker, not across workers: N workers send up to N
-times the rate. Acknowledged late (settings), so a worker that dies mid-send
-leaves the message to another; a mail already sent is not sent again.
+``send_mail`` is rate-limited (``MAIL_RATE_LIMIT``) so the provider, which
+refuses more than so many messages a second, is never pushed past its limit.
+Every kind of mail (welcome, password reset) goes through this one task: a Celery
+rate limit holds per task and per worker, not across workers, so N workers send
+up to N times the rate. Acknowledged late (settings), so a worker that dies
+mid-send leaves the message to another; a mail already sent is not sent again.
 """
 
 import logging
@@ -31,11 +32,11 @@ EAGER_TRIES = 3
     max_retries=None,  # the provider comes back; never drop a mail
     rate_limit=settings.MAIL_RATE_LIMIT,
 )
-def send_welcome(self, mail_id: int) -> bool:
+def send_mail(self, mail_id: int) -> bool:
     try:
-        return mail.welcome_mail_deliver(mail_id=mail_id)
+        return mail.mail_deliver(mail_id=mail_id)
     except RETRYABLE:
         if self.request.is_eager and self.request.retries + 1 >= EAGER_TRIES:
-            logger.warning("welcome email %s deferred; the sweeper will send it", mail_id)
+            logger.warning("email %s deferred; the sweeper will send it", mail_id)
             return False
         raise

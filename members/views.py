@@ -1,21 +1,33 @@
-"""Member pages. Each view parses input with a form, calls one service, renders."""
+"""Member pages. Each view parses input with a form, calls one service, renders.
+
+The password pages are Django's own views (auth_views), with forms that write the
+password column only and a reset mail that goes through the outbox.
+"""
 
 from urllib.parse import urlsplit
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_ratelimit.decorators import ratelimit
 
 from core.web.security import rate
-from members import services
-from members.forms import NicknameForm, SignupForm
+from members import services, throttle
+from members.forms import (
+    ChangePasswordForm,
+    DeleteAccountForm,
+    NewPasswordForm,
+    NicknameForm,
+    ResetRequestForm,
+    SignupForm,
+)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -85,3 +97,97 @@ def change_nickname(request: HttpRequest) -> HttpResponse:
             )
             return redirect("me")
     return _render_me(request, form)
+
+
+# --- passwords ------------------------------------------------------------------------------
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's: the member stays logged in here; their other sessions end (the hash
+    each session keeps no longer matches the new password)."""
+
+    form_class = ChangePasswordForm
+    template_name = "members/password_change.html"
+    success_url = reverse_lazy("me")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(
+            self.request, _("Your password is changed. Every other session of yours has ended.")
+        )
+        return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's, with the mail recorded in the outbox (``members.mail``) and a throttle.
+
+    The answer is the same whether or not the email is a member's.
+    """
+
+    form_class = ResetRequestForm
+    template_name = "members/password_reset.html"
+    success_url = reverse_lazy("password_reset_done")
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return redirect("password_change")
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        minutes = throttle.reset_wait_minutes(self.request, email=email)
+        if minutes:
+            context = {"minutes": minutes}
+            return render(self.request, "members/too_many_resets.html", context, status=429)
+        services.member_password_reset_request(
+            email=email, site=self.request.build_absolute_uri("/").rstrip("/")
+        )
+        return redirect(self.success_url)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "members/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's: the link's token checked, the new password twice; every session ends."""
+
+    form_class = NewPasswordForm
+    template_name = "members/password_reset_confirm.html"
+    success_url = reverse_lazy("login")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, _("Your new password is set. Log in with it."))
+        return response
+
+
+# --- leaving ------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def log_out_everywhere(request: HttpRequest) -> HttpResponse:
+    services.member_end_sessions(member_id=request.user.pk)
+    logout(request)
+    messages.success(request, _("You are logged out everywhere."))
+    return redirect("login")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def delete_account(request: HttpRequest) -> HttpResponse:
+    form = DeleteAccountForm(
+        request.user, request.POST if request.method == "POST" else None, request=request
+    )
+    if request.method == "POST" and form.is_valid():
+        services.member_delete_request(member_id=request.user.pk)
+        logout(request)
+        messages.success(
+            request, _("Your account is closed. Your posts, likes and follows are being deleted.")
+        )
+        return redirect("timeline")
+    return render(request, "members/delete_account.html", {"form": form})

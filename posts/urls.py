@@ -4,5 +4,4 @@ from posts import views
 
 urlpatterns = [
     path("me/calendar/", views.my_calendar, name="my_calendar"),
-    path("api/me/calendar", views.api_my_calendar, name="api_my_calendar"),
 ]

@@ -7,13 +7,30 @@ The pages that list posts (timelines, home) compose several domains and live in
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
+from ninja import Field, Router, Schema, Status
 
-from core.web.http import api_login_required, bad_request, json_error, json_response
+from core.web.api import errors, form_parameters, session
+from core.web.http import bad_request
 from posts import facades
-from posts.forms import CalendarPageForm, CalendarRangeForm, error_text
+from posts.forms import MAX_RANGE_DAYS, CalendarPageForm, CalendarRangeForm, error_text
+
+api = Router(tags=["calendar"])
+
+
+class DayOut(Schema):
+    date: str = Field(json_schema_extra={"format": "date"})
+    count: int = Field(ge=1)
+
+
+class CalendarOut(Schema):
+    member_id: int
+    nickname: str
+    start: str = Field(json_schema_extra={"format": "date"})
+    end: str = Field(json_schema_extra={"format": "date"})
+    days: list[DayOut] = Field(description="The days with posts, ascending; others are 0.")
 
 
 @login_required
@@ -31,21 +48,28 @@ def my_calendar(request: HttpRequest) -> HttpResponse:
     return render(request, "posts/calendar_month.html", {"cal": grid})
 
 
-@api_login_required
-@require_safe
-def api_my_calendar(request: HttpRequest) -> JsonResponse:
+@api.api_operation(
+    ["GET", "HEAD"],
+    "/me/calendar",
+    auth=session,
+    response={200: CalendarOut, **errors(400, 401)},
+    openapi_extra=form_parameters(
+        CalendarRangeForm,
+        rules=f"`start` <= `end`, both included, at most {MAX_RANGE_DAYS} days.",
+    ),
+    summary="How many posts I wrote on each day of a range",
+)
+def api_my_calendar(request: HttpRequest):
     form = CalendarRangeForm(request.GET)
     if not form.is_valid():
-        return json_error(error_text(form), 400)
+        return Status(400, {"error": error_text(form)})
     found = facades.calendar_days(
         member_id=request.user.pk, start=form.cleaned_data["start"], end=form.cleaned_data["end"]
     )
-    return json_response(
-        {
-            "member_id": found.member.id,
-            "nickname": found.member.nickname,
-            "start": found.start.isoformat(),
-            "end": found.end.isoformat(),
-            "days": [{"date": d.date.isoformat(), "count": d.count} for d in found.days],
-        }
-    )
+    return {
+        "member_id": found.member.id,
+        "nickname": found.member.nickname,
+        "start": found.start.isoformat(),
+        "end": found.end.isoformat(),
+        "days": [{"date": d.date.isoformat(), "count": d.count} for d in found.days],
+    }

@@ -23,21 +23,4 @@ urlpatterns = [
         {"followers": False},
         name="following",
     ),
-    path("api/me/home", views.api_home, name="api_home"),
-    path("api/posts", views.api_timeline, name="api_timeline"),
-    path("api/posts/<int:post_id>", views.api_post, name="api_post"),
-    path("api/members/<int:member_id>", views.api_member, name="api_member"),
-    path("api/members/<int:member_id>/posts", views.api_timeline, name="api_member_timeline"),
-    path(
-        "api/members/<int:member_id>/followers",
-        views.api_follow_list,
-        {"followers": True},
-        name="api_followers",
-    ),
-    path(
-        "api/members/<int:member_id>/following",
-        views.api_follow_list,
-        {"followers": False},
-        name="api_following",
-    ),
 ]

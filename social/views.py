@@ -5,7 +5,9 @@ Malformed parameters are a 400 that says what was wrong (JSON ``{"error": ...}``
 under ``/api/``); anonymous visitors to member pages go to ``/login/``, to
 ``/api/me/...`` they get a 401 JSON. A member or post that does not exist is the
 services' ``NotFound``, answered with a 404 by ``core.web.middleware``; someone
-else's post is ``NotTheAuthor``, a 403.
+else's post is ``NotTheAuthor``, a 403. The JSON endpoints are operations of the
+``api`` router (django-ninja, ``core.web.api``): their parameters and bodies are
+the OpenAPI document at /api/schema.
 """
 
 from __future__ import annotations
@@ -13,19 +15,67 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_ratelimit.decorators import ratelimit
+from ninja import Field, Path, Router, Schema, Status
+from ninja.decorators import decorate_view
 
-from core.pagination import CursorForm
-from core.web.http import api_login_required, bad_request, json_error, json_response, page_url
+from core.pagination import MAX_ID, CursorForm
+from core.web.api import errors, form_parameters, session
+from core.web.http import bad_request, page_url
 from core.web.pagecache import public_page
 from core.web.security import rate
 from posts.forms import PostForm, error_text
 from social import facades, usecases
+
+api = Router(tags=["timelines and members"])
+
+GET = ["GET", "HEAD"]
+PAGED = form_parameters(CursorForm, rules="Give either `before` or `after`, not both.")
+PostId = Path(..., ge=1, le=MAX_ID, description="A post's id.")
+MemberId = Path(..., ge=1, le=MAX_ID, description="A member's id.")
+
+
+class PostOut(Schema):
+    id: int
+    member_id: int
+    nickname: str
+    contents: str
+    created_at: str = Field(json_schema_extra={"format": "date-time"})
+    likes: int = Field(ge=0)
+
+
+NEXT = Field(description="The older page's URL, or null at the oldest.")
+PREVIOUS = Field(description="The newer page's URL, or null at the newest.")
+
+
+class TimelineOut(Schema):
+    posts: list[PostOut]
+    next: str | None = NEXT
+    previous: str | None = PREVIOUS
+
+
+class MemberOut(Schema):
+    id: int
+    nickname: str
+    followers: int = Field(ge=0)
+    following: int = Field(ge=0)
+    posts: int = Field(ge=0)
+
+
+class MemberRef(Schema):
+    id: int
+    nickname: str
+
+
+class MembersOut(Schema):
+    members: list[MemberRef]
+    next: str | None = NEXT
+    previous: str | None = PREVIOUS
 
 
 def _viewer(request: HttpRequest) -> int | None:
@@ -43,14 +93,12 @@ def _post_json(entry: facades.TimelineEntry) -> dict:
     }
 
 
-def _timeline_json(request: HttpRequest, page: facades.Timeline) -> JsonResponse:
-    return json_response(
-        {
-            "posts": [_post_json(entry) for entry in page.entries],
-            "next": page_url(request, page.older, absolute=True),
-            "previous": page_url(request, page.newer, absolute=True),
-        }
-    )
+def _timeline_json(request: HttpRequest, page: facades.Timeline) -> dict:
+    return {
+        "posts": [_post_json(entry) for entry in page.entries],
+        "next": page_url(request, page.older, absolute=True),
+        "previous": page_url(request, page.newer, absolute=True),
+    }
 
 
 def _timeline_html(request: HttpRequest, page: facades.Timeline, title: str) -> HttpResponse:
@@ -87,34 +135,61 @@ def timeline(request: HttpRequest, member_id: int | None = None) -> HttpResponse
     return _timeline_html(request, page, title)
 
 
-@public_page
-@require_safe
-def api_timeline(request: HttpRequest, member_id: int | None = None) -> JsonResponse:
+@api.api_operation(
+    GET,
+    "/posts",
+    response={200: TimelineOut, **errors(400)},
+    openapi_extra=PAGED,
+    summary="All posts, newest first",
+)
+@decorate_view(public_page)
+def api_timeline(request: HttpRequest):
+    return _api_timeline(request, None)
+
+
+@api.api_operation(
+    GET,
+    "/members/{int:member_id}/posts",
+    response={200: TimelineOut, **errors(400, 404)},
+    openapi_extra=PAGED,
+    summary="One member's posts, newest first",
+)
+@decorate_view(public_page)
+def api_member_timeline(request: HttpRequest, member_id: int = MemberId):
+    return _api_timeline(request, member_id)
+
+
+def _api_timeline(request: HttpRequest, member_id: int | None):
     form = CursorForm(request.GET)
     if not form.is_valid():
-        return json_error(error_text(form), 400)
+        return Status(400, {"error": error_text(form)})
     return _timeline_json(request, facades.timeline(cursor=form.cursor(), member_id=member_id))
 
 
-@public_page
-@require_safe
-def api_post(request: HttpRequest, post_id: int) -> JsonResponse:
-    return json_response(_post_json(facades.post(post_id=post_id)))
+@api.api_operation(
+    GET, "/posts/{int:post_id}", response={200: PostOut, **errors(400, 404)}, summary="One post"
+)
+@decorate_view(public_page)
+def api_post(request: HttpRequest, post_id: int = PostId):
+    return _post_json(facades.post(post_id=post_id))
 
 
-@public_page
-@require_safe
-def api_member(request: HttpRequest, member_id: int) -> JsonResponse:
+@api.api_operation(
+    GET,
+    "/members/{int:member_id}",
+    response={200: MemberOut, **errors(400, 404)},
+    summary="A member, with their counts",
+)
+@decorate_view(public_page)
+def api_member(request: HttpRequest, member_id: int = MemberId):
     card = facades.member_card(member_id=member_id)
-    return json_response(
-        {
-            "id": card.member.id,
-            "nickname": card.member.nickname,
-            "followers": card.counts.followers,
-            "following": card.counts.following,
-            "posts": card.posts,
-        }
-    )
+    return {
+        "id": card.member.id,
+        "nickname": card.member.nickname,
+        "followers": card.counts.followers,
+        "following": card.counts.following,
+        "posts": card.posts,
+    }
 
 
 # --- home --------------------------------------------------------------------------------
@@ -130,12 +205,18 @@ def home(request: HttpRequest) -> HttpResponse:
     return _timeline_html(request, page, _("Home"))
 
 
-@api_login_required
-@require_safe
-def api_home(request: HttpRequest) -> JsonResponse:
+@api.api_operation(
+    GET,
+    "/me/home",
+    auth=session,
+    response={200: TimelineOut, **errors(400, 401)},
+    openapi_extra=PAGED,
+    summary="My home timeline: my posts and those of whom I follow",
+)
+def api_home(request: HttpRequest):
     form = CursorForm(request.GET)
     if not form.is_valid():
-        return json_error(error_text(form), 400)
+        return Status(400, {"error": error_text(form)})
     return _timeline_json(request, facades.home(member_id=request.user.pk, cursor=form.cursor()))
 
 
@@ -211,17 +292,37 @@ def follow_list(request: HttpRequest, member_id: int, *, followers: bool) -> Htt
     )
 
 
-@public_page
-@require_safe
-def api_follow_list(request: HttpRequest, member_id: int, *, followers: bool) -> JsonResponse:
+@api.api_operation(
+    GET,
+    "/members/{int:member_id}/followers",
+    response={200: MembersOut, **errors(400, 404)},
+    openapi_extra=PAGED,
+    summary="Who follows a member, most recent follow first",
+)
+@decorate_view(public_page)
+def api_followers(request: HttpRequest, member_id: int = MemberId):
+    return _api_follow_list(request, member_id, followers=True)
+
+
+@api.api_operation(
+    GET,
+    "/members/{int:member_id}/following",
+    response={200: MembersOut, **errors(400, 404)},
+    openapi_extra=PAGED,
+    summary="Whom a member follows, most recent follow first",
+)
+@decorate_view(public_page)
+def api_following(request: HttpRequest, member_id: int = MemberId):
+    return _api_follow_list(request, member_id, followers=False)
+
+
+def _api_follow_list(request: HttpRequest, member_id: int, *, followers: bool):
     form = CursorForm(request.GET)
     if not form.is_valid():
-        return json_error(error_text(form), 400)
+        return Status(400, {"error": error_text(form)})
     found = facades.follow_list(member_id=member_id, cursor=form.cursor(), followers=followers)
-    return json_response(
-        {
-            "members": [{"id": m.id, "nickname": m.nickname} for m in found.members],
-            "next": page_url(request, found.older, absolute=True),
-            "previous": page_url(request, found.newer, absolute=True),
-        }
-    )
+    return {
+        "members": [{"id": m.id, "nickname": m.nickname} for m in found.members],
+        "next": page_url(request, found.older, absolute=True),
+        "previous": page_url(request, found.newer, absolute=True),
+    }

@@ -13,7 +13,7 @@ from core import outbox
 from feeds.models import FanoutJob, FeedEntry
 from follows import services as follows
 from members import services as members
-from members.models import WelcomeMail
+from members.models import OutboundMail
 from social.tests.mothers import a_member, publish
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,8 @@ def test_every_outbox_model_is_found_with_its_task():
     found = {m._meta.label: m.task for m in outbox.outbox_models()}
     assert found == {
         "feeds.FanoutJob": "feeds.tasks.fanout",
-        "members.WelcomeMail": "members.tasks.send_welcome",
+        "members.OutboundMail": "members.tasks.send_mail",
+        "members.MemberRemoval": "social.tasks.remove_member",
     }
 
 
@@ -52,11 +53,15 @@ def _age(model, **delta) -> None:
 def test_a_row_never_queued_is_swept_once_it_is_older_than_the_bound(seconds, queued):
     _lost_rows()
     _age(FanoutJob, seconds=seconds)
-    _age(WelcomeMail, seconds=seconds)
-    assert outbox.outbox_sweep() == {"feeds.FanoutJob": queued, "members.WelcomeMail": queued}
+    _age(OutboundMail, seconds=seconds)
+    assert outbox.outbox_sweep() == {
+        "feeds.FanoutJob": queued,
+        "members.OutboundMail": queued,
+        "members.MemberRemoval": 0,
+    }
 
 
-@pytest.mark.parametrize("model", [FanoutJob, WelcomeMail])
+@pytest.mark.parametrize("model", [FanoutJob, OutboundMail])
 def test_a_row_queued_but_not_done_is_swept_after_its_models_bound(model):
     _lost_rows()
     label = model._meta.label
@@ -77,11 +82,11 @@ def test_a_row_queued_but_not_done_is_swept_after_its_models_bound(model):
 def test_the_command_sweeps_every_outbox():
     post = _lost_rows()
     _age(FanoutJob, minutes=2)
-    _age(WelcomeMail, minutes=2)
+    _age(OutboundMail, minutes=2)
     out = StringIO()
     call_command("outbox_sweep", stdout=out)
     assert "feeds.FanoutJob: 1 queued again" in out.getvalue()
-    assert "members.WelcomeMail: 1 queued again" in out.getvalue()
+    assert "members.OutboundMail: 1 queued again" in out.getvalue()
     assert FeedEntry.objects.filter(post=post).count() == 2
     assert [m.to for m in sent_mail.outbox] == [["kim@example.com"]]
 
@@ -90,23 +95,24 @@ def test_done_fan_out_jobs_are_forgotten_after_a_day_mails_are_kept():
     _lost_rows()
     a_day_ago = timezone.now() - FanoutJob.keep_done - timezone.timedelta(seconds=5)
     FanoutJob.objects.update(done_at=a_day_ago)
-    WelcomeMail.objects.update(done_at=a_day_ago)
+    OutboundMail.objects.update(done_at=a_day_ago)
     outbox.outbox_sweep()
     assert not FanoutJob.objects.exists()
-    assert WelcomeMail.objects.count() == 1
+    assert OutboundMail.objects.count() == 1
 
 
 def test_the_backlog_counts_rows_not_done_and_the_oldest_age():
     assert {b.model: (b.pending, b.oldest_seconds) for b in outbox.outbox_backlog()} == {
         "feeds.FanoutJob": (0, 0.0),
-        "members.WelcomeMail": (0, 0.0),
+        "members.OutboundMail": (0, 0.0),
+        "members.MemberRemoval": (0, 0.0),
     }
     _lost_rows()
     _age(FanoutJob, minutes=3)
     backlog = {b.model: b for b in outbox.outbox_backlog()}
     assert backlog["feeds.FanoutJob"].pending == 1
     assert 170 < backlog["feeds.FanoutJob"].oldest_seconds < 200
-    assert backlog["members.WelcomeMail"].pending == 1
+    assert backlog["members.OutboundMail"].pending == 1
 
 
 def test_done_marks_once():

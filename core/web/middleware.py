@@ -162,6 +162,13 @@ def not_found(request: HttpRequest, exception: NotFound) -> HttpResponse:
     return page_not_found(request, Http404(str(exception)))
 
 
+def url_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: a URL that matches nothing (``/api/posts/abc``) is JSON under /api/ too."""
+    if wants_json(request):
+        return JsonResponse({"error": str(NotFound.message)}, status=404)
+    return page_not_found(request, exception)
+
+
 def database_unavailable(request: HttpRequest, exception: Exception) -> HttpResponse:
     logger.error(
         "503 %s %s: database unavailable: %s: %s",

@@ -11,7 +11,7 @@ from follows import services as follows
 from follows.models import Follow, FollowCount
 from lab import seeding
 from members import services as members
-from members.models import Member, NicknameHistory, WelcomeMail
+from members.models import Member, NicknameHistory, OutboundMail
 from members.tests.mothers import a_member
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def run(*args) -> str:
 def test_bulk_seeded_members_get_no_welcome_mail(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         seeding.members_seed(count=5, seed=7)
-    assert WelcomeMail.objects.count() == 0
+    assert OutboundMail.objects.count() == 0
     assert sent_mail.outbox == []
 
 

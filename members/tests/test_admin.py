@@ -1,15 +1,23 @@
 from datetime import date
+from io import StringIO
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from likes import services as likes
 from members import services
 from members.admin import MemberPasswordChangeForm
-from members.models import Member, NicknameHistory, WelcomeMail
+from members.models import Member, NicknameHistory, OutboundMail
 from members.tests.mothers import PASSWORD, a_member, a_staff_member
+from social.tests.mothers import follow, publish
 
 pytestmark = pytest.mark.django_db
+
+CHECKS = ["rebuild_follow_counts", "rebuild_like_counts", "rebuild_daily_counts", "rebuild_feeds"]
 
 
 @pytest.fixture
@@ -193,22 +201,93 @@ def test_the_admin_password_page_saves(staff_client):
     assert member.nickname == "kept"
 
 
-class TestWelcomeMailAdmin:
+class TestOutboundMailAdmin:
     def test_lists_the_mails_pending_and_sent_read_only(self, staff_client):
         for email in ("pending@example.com", "sent@example.com"):
             services.member_register(
                 email=email, nickname="m", birthdate=date(1990, 1, 2), password=PASSWORD
             )
-        WelcomeMail.objects.filter(to="sent@example.com").update(done_at=timezone.now())
+        OutboundMail.objects.filter(to="sent@example.com").update(done_at=timezone.now())
 
-        everything = staff_client.get("/admin/members/welcomemail/").content.decode()
-        pending = staff_client.get("/admin/members/welcomemail/?state=pending")
+        everything = staff_client.get("/admin/members/outboundmail/").content.decode()
+        pending = staff_client.get("/admin/members/outboundmail/?state=pending")
 
         assert "pending@example.com" in everything
         assert "sent@example.com" in everything
         assert "pending@example.com" in pending.content.decode()
         assert "sent@example.com" not in pending.content.decode()
-        mail = WelcomeMail.objects.get(to="pending@example.com")
-        change = staff_client.get(f"/admin/members/welcomemail/{mail.pk}/change/")
+        mail = OutboundMail.objects.get(to="pending@example.com")
+        change = staff_client.get(f"/admin/members/outboundmail/{mail.pk}/change/")
         assert change.status_code == 200
         assert b'name="_save"' not in change.content  # view only
+
+
+class TestDeletingMembers:
+    """The admin deletes through the service a member uses, on a page that reads little."""
+
+    def confirmation_queries(self, staff_client, member) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            response = staff_client.get(f"/admin/members/member/{member.pk}/delete/")
+        assert response.status_code == 200
+        assert "nickname history" in response.text
+        return len(ctx.captured_queries)
+
+    def test_the_confirmation_reads_the_same_for_any_member(
+        self, staff_client, django_capture_on_commit_callbacks
+    ):
+        loner, star = a_member(), a_member()
+        with django_capture_on_commit_callbacks(execute=True):
+            for _ in range(30):
+                follow(a_member(), star)
+            for _ in range(5):
+                post = publish(star)
+                likes.like_add(member_id=loner.pk, post_id=post.pk)
+        assert self.confirmation_queries(staff_client, star) == self.confirmation_queries(
+            staff_client, loner
+        )
+
+    def test_deleting_keeps_every_count_right(
+        self, staff_client, django_capture_on_commit_callbacks
+    ):
+        leaver, fan, idol = a_member(), a_member(), a_member()
+        with django_capture_on_commit_callbacks(execute=True):
+            follow(fan, leaver)
+            follow(leaver, idol)
+            post = publish(idol)
+            likes.like_add(member_id=leaver.pk, post_id=post.pk)
+            mine = publish(leaver)
+            likes.like_add(member_id=fan.pk, post_id=mine.pk)
+
+            response = staff_client.post(
+                f"/admin/members/member/{leaver.pk}/delete/", {"post": "yes"}
+            )
+
+        assert response.status_code == 302
+        assert not Member.objects.filter(pk=leaver.pk).exists()
+        for command in CHECKS:
+            call_command(command, "--check", stdout=StringIO())
+        assert likes.like_counts(post_ids=[post.pk]) == {}
+
+    def test_the_bulk_action_deletes_each_through_the_service(
+        self, staff_client, django_capture_on_commit_callbacks
+    ):
+        a, b, c = a_member(), a_member(), a_member()
+        with django_capture_on_commit_callbacks(execute=True):
+            follow(a, b)
+            follow(b, c)
+            response = staff_client.post(
+                "/admin/members/member/",
+                {"action": "delete_selected", "_selected_action": [a.pk, b.pk], "post": "yes"},
+            )
+        assert response.status_code == 302
+        assert list(Member.objects.filter(pk__in=[a.pk, b.pk, c.pk])) == [c]
+        for command in CHECKS:
+            call_command(command, "--check", stdout=StringIO())
+
+    def test_removals_are_listed(self, staff_client, django_capture_on_commit_callbacks):
+        member = a_member()
+        with django_capture_on_commit_callbacks(execute=False):
+            services.member_delete_request(member_id=member.pk)
+        response = staff_client.get("/admin/members/memberremoval/?state=pending")
+        assert response.status_code == 200
+        assert f'<td class="field-member_id">{member.pk}</td>' in response.text

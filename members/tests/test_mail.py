@@ -15,19 +15,19 @@ from kombu.exceptions import OperationalError as BrokerDown
 
 from core.outbox import outbox_pending, outbox_sweep
 from members import mail, services, tasks
-from members.models import WelcomeMail
+from members.models import OutboundMail
 from members.tests.mothers import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
 
 def pending() -> list[int]:
-    return outbox_pending(WelcomeMail)
+    return outbox_pending(OutboundMail)
 
 
 def sweep() -> int:
     """How many welcome emails the outbox sweep queued again."""
-    return outbox_sweep()["members.WelcomeMail"]
+    return outbox_sweep()["members.OutboundMail"]
 
 
 def register(email: str = "kim@example.com", **fields):
@@ -39,7 +39,7 @@ def register(email: str = "kim@example.com", **fields):
 def age_mails(minutes: int = 10) -> None:
     """Make every pending mail look queued long ago, as the sweeper sees a lost one."""
     earlier = timezone.now() - timezone.timedelta(minutes=minutes)
-    WelcomeMail.objects.update(created_at=earlier, queued_at=None)
+    OutboundMail.objects.update(created_at=earlier, queued_at=None)
 
 
 RATE_LIMITED = smtplib.SMTPDataError(451, b"4.7.1 Rate limit exceeded")
@@ -69,7 +69,7 @@ class TestSignUp:
     def test_writes_one_row_and_sends_after_the_commit(self, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             member = register()
-        row = WelcomeMail.objects.get()
+        row = OutboundMail.objects.get()
         assert (row.member_id, row.to, row.done_at) == (member.pk, "kim@example.com", None)
         assert outbox.outbox == []  # nothing leaves before the commit
 
@@ -91,7 +91,7 @@ class TestSignUp:
         with translation.override("fr"), django_capture_on_commit_callbacks(execute=True):
             register(email="lee@example.com")
 
-        assert list(WelcomeMail.objects.order_by("id").values_list("language", flat=True)) == [
+        assert list(OutboundMail.objects.order_by("id").values_list("language", flat=True)) == [
             "ko",
             "en",  # a language the site does not speak: English
         ]
@@ -101,17 +101,17 @@ class TestSignUp:
 
     def test_the_message_id_is_the_same_for_every_attempt_and_unlike_others(self):
         first, second = register(), register(email="lee@example.com")
-        rows = list(WelcomeMail.objects.order_by("id"))
+        rows = list(OutboundMail.objects.order_by("id"))
         assert [r.member_id for r in rows] == [first.pk, second.pk]
         ids = [mail.message_id(r) for r in rows]
-        assert ids == [mail.message_id(WelcomeMail.objects.get(pk=r.pk)) for r in rows]
+        assert ids == [mail.message_id(OutboundMail.objects.get(pk=r.pk)) for r in rows]
         assert ids[0] != ids[1]
         assert re.fullmatch(rf"<welcome-{rows[0].pk}\.\d{{14}}@sns\.example>", ids[0])
 
     def test_backdated_members_get_no_mail(self, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True):
             register(at=timezone.now() - timezone.timedelta(days=30))  # demo data
-        assert WelcomeMail.objects.count() == 0
+        assert OutboundMail.objects.count() == 0
         assert outbox.outbox == []
 
 
@@ -122,7 +122,7 @@ class TestNothingLost:
         def down(*args, **kwargs):
             raise BrokerDown("[Errno 111] Connection refused")
 
-        monkeypatch.setattr(tasks.send_welcome, "apply_async", down)
+        monkeypatch.setattr(tasks.send_mail, "apply_async", down)
         with django_capture_on_commit_callbacks(execute=True):
             member = register()  # no error for the member signing up
         assert services.member_get(member_id=member.pk) is not None
@@ -149,20 +149,20 @@ class TestNothingLost:
 
         with django_capture_on_commit_callbacks(execute=True):
             register("queued@example.com")  # reached the queue, still waiting there
-        monkeypatch.setattr(tasks.send_welcome, "apply_async", down)
+        monkeypatch.setattr(tasks.send_mail, "apply_async", down)
         with django_capture_on_commit_callbacks(execute=True):
             register("stranded@example.com")
         monkeypatch.undo()
-        queued = WelcomeMail.objects.get(to="queued@example.com")
-        stranded = WelcomeMail.objects.get(to="stranded@example.com")
+        queued = OutboundMail.objects.get(to="queued@example.com")
+        stranded = OutboundMail.objects.get(to="stranded@example.com")
         queued.done_at = None  # as if the worker had not got to it yet
         queued.save()
         assert queued.queued_at is not None
         assert stranded.queued_at is None
 
         a_minute_ago = timezone.now() - timezone.timedelta(minutes=1)
-        WelcomeMail.objects.update(created_at=a_minute_ago, queued_at=a_minute_ago)
-        WelcomeMail.objects.filter(pk=stranded.pk).update(queued_at=None)
+        OutboundMail.objects.update(created_at=a_minute_ago, queued_at=a_minute_ago)
+        OutboundMail.objects.filter(pk=stranded.pk).update(queued_at=None)
         assert sweep() == 1  # the stranded one only: the queued one may still be coming
         stranded.refresh_from_db()
         assert stranded.done_at is not None
@@ -177,9 +177,9 @@ class TestNothingLost:
         register()
         [mail_id] = pending()
 
-        assert mail.welcome_mail_deliver(mail_id=mail_id) is True
-        assert mail.welcome_mail_deliver(mail_id=mail_id) is False  # the message, redelivered
-        tasks.send_welcome.delay(mail_id)  # and once more through the queue
+        assert mail.mail_deliver(mail_id=mail_id) is True
+        assert mail.mail_deliver(mail_id=mail_id) is False  # the message, redelivered
+        tasks.send_mail.delay(mail_id)  # and once more through the queue
 
         assert len(outbox.outbox) == 1
 
@@ -226,7 +226,7 @@ class TestTheProviderSaysNotNow:
         [mail_id] = pending()
 
         with pytest.raises(mail.MailDeferred):
-            mail.welcome_mail_deliver(mail_id=mail_id)
+            mail.mail_deliver(mail_id=mail_id)
         assert pending() == [mail_id]
 
     def test_an_address_refused_for_good_is_not_tried_again(self, refusing):
@@ -237,8 +237,8 @@ class TestTheProviderSaysNotNow:
             {"kim@example.com": (550, b"5.1.1 No such user")}
         )
 
-        assert mail.welcome_mail_deliver(mail_id=mail_id) is False
-        assert WelcomeMail.objects.get(pk=mail_id).failed_at is not None
+        assert mail.mail_deliver(mail_id=mail_id) is False
+        assert OutboundMail.objects.get(pk=mail_id).failed_at is not None
         age_mails()
         assert sweep() == 0
 
@@ -250,5 +250,5 @@ class TestTheProviderSaysNotNow:
         refusing.error = smtplib.SMTPSenderRefused(554, b"5.7.1 Sender not allowed", "x@y")
 
         with pytest.raises(smtplib.SMTPSenderRefused):
-            mail.welcome_mail_deliver(mail_id=mail_id)
+            mail.mail_deliver(mail_id=mail_id)
         assert pending() == [mail_id]

@@ -22,7 +22,7 @@ from core.testing.net import free_port
 from core.testing.workers import ROOT, celery_worker, wait_until, worker_env
 from deploy.smtp_standin import read_mailbox, read_stats
 from members import mail, services
-from members.models import WelcomeMail
+from members.models import OutboundMail
 
 app = current_app._get_current_object()  # the project's (config.celery), loaded with the settings
 
@@ -71,7 +71,7 @@ def worker(broker, provider, transactional_db, tmp_path, request):
         yield log
 
 
-def sign_up(n: int) -> dict[str, WelcomeMail]:
+def sign_up(n: int) -> dict[str, OutboundMail]:
     """``n`` sign-ups through the service; their outbox rows by address."""
     emails = [
         services.member_register(
@@ -82,16 +82,16 @@ def sign_up(n: int) -> dict[str, WelcomeMail]:
         ).email
         for k in range(n)
     ]
-    rows = {row.to: row for row in WelcomeMail.objects.all()}
+    rows = {row.to: row for row in OutboundMail.objects.all()}
     assert sorted(rows) == sorted(emails)
     return rows
 
 
-def arrived_once_each(mailbox: Path, rows: dict[str, WelcomeMail], seconds: float) -> None:
+def arrived_once_each(mailbox: Path, rows: dict[str, OutboundMail], seconds: float) -> None:
     assert wait_until(lambda: len(read_mailbox(mailbox)) >= len(rows), seconds), (
         f"{len(read_mailbox(mailbox))} of {len(rows)} mails arrived"
     )
-    assert wait_until(lambda: outbox_pending(WelcomeMail) == [], 5)
+    assert wait_until(lambda: outbox_pending(OutboundMail) == [], 5)
     time.sleep(0.5)  # anything sent twice would arrive now
     delivered = read_mailbox(mailbox)
     assert sorted(m["to"][0] for m in delivered) == sorted(rows)
@@ -103,7 +103,7 @@ def arrived_once_each(mailbox: Path, rows: dict[str, WelcomeMail], seconds: floa
 def test_each_queue_has_a_binding_of_its_own():
     bindings = {name: (q.exchange.name, q.routing_key) for name, q in app.amqp.queues.items()}
     assert bindings == {"celery": ("celery", "celery"), "mail": ("celery", "mail")}
-    route = app.amqp.router.route({}, "members.tasks.send_welcome")
+    route = app.amqp.router.route({}, "members.tasks.send_mail")
     assert route["queue"].name == "mail"
     assert app.amqp.router.route({}, "feeds.tasks.fanout")["queue"].name == "celery"
 
@@ -116,7 +116,7 @@ def test_every_welcome_email_arrives_once_and_none_is_refused(worker, provider):
     arrived_once_each(mailbox, rows, seconds=30)
     assert read_stats(mailbox) == {"accepted": SIGN_UPS, "refused": 0, "duplicates": 0}
     # Each message was delivered to the worker once: in one queue, not copied to both.
-    assert worker.read_text().count("members.tasks.send_welcome[") == SIGN_UPS
+    assert worker.read_text().count("members.tasks.send_mail[") == SIGN_UPS
 
     # A worker started with no queue option consumes the mail queue and the default one.
     banner = worker.read_text()

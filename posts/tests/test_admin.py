@@ -1,13 +1,17 @@
 import re
 from datetime import date
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from likes import services as likes
 from members.tests.mothers import a_staff_member
 from posts.models import DailyPostCount, Post
 from posts.tests.mothers import a_member, posts_on_days
+from social.tests.mothers import follow, publish
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +98,33 @@ def test_daily_counts_are_read_only(staff_client):
     assert response.status_code == 403
     row.refresh_from_db()
     assert row.count == 2
+
+
+class TestDeletingPosts:
+    def test_a_liked_fanned_out_post_is_deleted_on_a_page_that_reads_little(
+        self, staff_client, django_capture_on_commit_callbacks
+    ):
+        author, fan = a_member(), a_member()
+        with django_capture_on_commit_callbacks(execute=True):
+            follow(fan, author)
+            quiet, popular = publish(author, "quiet"), publish(author, "popular")
+            for _ in range(20):
+                follow(a_member(), author)
+            popular = publish(author, "popular")
+            likes.like_add(member_id=fan.pk, post_id=popular.pk)
+
+        queries = []
+        for post in (quiet, popular):
+            with CaptureQueriesContext(connection) as ctx:
+                page = staff_client.get(f"/admin/posts/post/{post.pk}/delete/")
+            assert page.status_code == 200
+            assert "home feed" in page.text
+            queries.append(len(ctx.captured_queries))
+        assert queries[0] == queries[1]
+
+        with django_capture_on_commit_callbacks(execute=True):
+            response = staff_client.post(f"/admin/posts/post/{popular.pk}/delete/", {"post": "yes"})
+        assert response.status_code == 302
+        assert not Post.objects.filter(pk=popular.pk).exists()
+        for command in ("rebuild_like_counts", "rebuild_daily_counts", "rebuild_feeds"):
+            call_command(command, "--check", stdout=StringIO())
