@@ -72,7 +72,7 @@ WORKERS = _setting("CLUSTER_WORKERS", 2, 1)
 def _hosts_mode() -> str:
     """CLUSTER_HOSTS, else what the running cluster was started with, else ``local``."""
     mode = os.environ.get("CLUSTER_HOSTS", "")
-    if not mode and ENV_FILE.exists():
+    if not mode and ENV_FILE.exists() and SUPERVISOR_SOCKET.exists():
         for line in ENV_FILE.read_text().splitlines():
             if line.startswith("CLUSTER_HOSTS="):
                 mode = line.split("=", 1)[1]
