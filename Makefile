@@ -13,7 +13,8 @@
 # make cluster-status / cluster-stop - each part's state, pid, replica lag, the alerts
 #                firing / stop all
 # make cluster-pid ROLE=app-1 - a part's pid
-# make drill - break each part of the running cluster under load; exit 1 if anything is lost
+# make drill - break each part of the running cluster under load, time its return by itself
+#              and its alert; exit 1 if anything is lost or a part or alert does not come and go
 
 PYTHON ?= python3
 VENV := .venv
