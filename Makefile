@@ -6,10 +6,15 @@
 # make load  - the same bounded load against one server and the cluster (LOAD_ARGS to change it)
 # make throughput - requests/s of each page beside a static file (wrk, production server)
 # make worker - a Celery worker for the home-feed fan-out (needs CELERY_BROKER_URL)
-# make cluster - nginx, app servers, MariaDB primary + replica, Redis, RabbitMQ, workers
-#                and an SMTP stand-in on loopback (CLUSTER_APPS=3); again: starts what is down
-# make cluster-status / cluster-stop - each part's state, pid, port, replica lag / stop all
-# make drill - break each part of the running cluster under load; exit 1 if anything is lost
+# make cluster - nginx, app servers, MariaDB primary + replica, Redis, RabbitMQ, workers,
+#                an SMTP stand-in and Prometheus with its exporters, all under supervisord,
+#                on loopback (CLUSTER_APPS=3; CLUSTER_HOSTS=spread: a loopback address per
+#                tier); again: starts what is down
+# make cluster-status / cluster-stop - each part's state, pid, replica lag, the alerts
+#                firing / stop all
+# make cluster-pid ROLE=app-1 - a part's pid
+# make drill - break each part of the running cluster under load, time its return by itself
+#              and its alert; exit 1 if anything is lost or a part or alert does not come and go
 
 PYTHON ?= python3
 VENV := .venv
@@ -17,7 +22,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 .PHONY: run test lint serve worker bench throughput load cluster cluster-status cluster-stop \
-	drill system-deps cluster-deps browser-deps clean
+	cluster-pid drill system-deps cluster-deps browser-deps clean
 
 run: $(INSTALLED)
 	$(BIN)/python manage.py migrate
@@ -90,6 +95,9 @@ cluster-status:
 cluster-stop:
 	@$(PYTHON) deploy/cluster.py stop
 
+cluster-pid:
+	@$(PYTHON) deploy/cluster.py pid $(ROLE)
+
 # The drill's own checks read the cluster's databases: its environment, .cluster/env.
 drill: cluster
 	set -a; . .cluster/env; set +a; $(BIN)/python manage.py drill $(DRILL_ARGS)
@@ -130,6 +138,12 @@ cluster-deps:
 	command -v mariadb >/dev/null || missing="$$missing mariadb-client"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing="$$missing rabbitmq-server"; \
+	command -v supervisord >/dev/null || missing="$$missing supervisor"; \
+	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
+	for exporter in mysqld redis nginx; do \
+		command -v prometheus-$$exporter-exporter >/dev/null \
+			|| missing="$$missing prometheus-$$exporter-exporter"; \
+	done; \
 	[ -z "$$missing" ] || { $(APT_INSTALL); }
 
 # The browser tests drive Debian's Chromium (Playwright cannot download one here);

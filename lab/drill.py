@@ -7,10 +7,17 @@ and like posts; anonymous readers read the timelines. One part at a time is then
 broken and brought back:
 
 - an app server is killed (SIGKILL to its whole process group);
-- the replica is killed, then restarted and catches up (GTID);
-- Redis is killed, then restarted empty;
+- the replica is killed; it comes back and catches up (GTID);
+- Redis is killed; it comes back empty;
 - a worker is killed while it fans a post out to thousands of followers;
-- the broker is stopped, then started again.
+- the broker is stopped (SIGTERM, as a shutdown nobody asked for);
+- the replica hangs (SIGSTOP) rather than dies, then goes on (SIGCONT): the database
+  timeouts and the router's fallback to the primary must hold.
+
+Nobody brings a part back: supervisord restarts what died, and the drill times it
+(from the break until the part answers again). For each part it also checks with
+Prometheus that the part's alert fired, and that it cleared once the part was back,
+and times both.
 
 Every request counts: a 5xx, a connection error or a member sent to the login page
 is a failure. A write whose request was cut (its app server died under it) is an
@@ -27,6 +34,7 @@ from __future__ import annotations
 
 import json
 import random
+import signal
 import statistics
 import threading
 import time
@@ -47,7 +55,7 @@ from members.models import Member, OutboundMail
 from posts import services as posts
 from posts.models import Post
 
-NGINX = f"http://127.0.0.1:{cluster.PORTS['nginx']}"
+NGINX = cluster.url_of("nginx")
 PASSWORD = "drill-password-1"  # noqa: S105 - throw-away members of the drill
 
 
@@ -257,6 +265,125 @@ def feed_entries(post_id: int) -> int:
     return FeedEntry.objects.filter(post_id=post_id).count()
 
 
+# --- breaking a part, and watching it come back --------------------------------------------
+
+# How long a part may take to come back, and its alert to fire and to clear.
+BACK_SECONDS = 90
+ALERT_SECONDS = 60
+# A hung part stays hung at least this long (and until its alert fires).
+HANG_SECONDS = 8
+# An alert counts as cleared once none of the part's has fired for this long after
+# the part came back (a restart's alert may fire only at the first scrape after it).
+QUIET_SECONDS = 6
+# The alerts the drill watches, for each kind of part.
+DRILL_ALERTS = {
+    "AppServerDown",
+    "ReplicaDown",
+    "RedisDown",
+    "BrokerDown",
+    "WorkersMissing",
+    "PartRestarted",
+}
+
+
+@dataclass
+class Phase:
+    name: str
+    role: str  # the part broken ("worker-*": whichever worker had the fan-out)
+    tally: Tally
+    note: str = ""
+    back: float | None = None  # seconds from the break until it answered again
+    fired: float | None = None  # seconds from the break until its alert fired
+    alert: str = ""  # the alert that fired
+    cleared: float | None = None  # seconds from its coming back until its alerts stopped
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.tally.failed == 0
+            and self.back is not None
+            and self.fired is not None
+            and self.cleared is not None
+        )
+
+
+def part_alerts(role: str, names: set[str]) -> list[str]:
+    """The alerts among ``names`` that fire now for ``role`` (or, with no instance,
+    for the whole cluster)."""
+    try:
+        firing = cluster.firing_alerts()
+    except (OSError, ValueError, KeyError):
+        return []
+    return sorted(
+        {
+            a["alertname"]
+            for a in firing
+            if a["alertname"] in names and a.get("instance", role) == role
+        }
+    )
+
+
+def _back(role: str, pid: int | None, hang: bool) -> bool:
+    """The part answers again: for a part that died, a new process of it."""
+    now = cluster.pid_of(role)
+    return now is not None and (hang or now != pid) and cluster.part_answers(role)
+
+
+def break_and_watch(phase: Phase, alerts: set[str], breaking, *, hang: bool, log) -> str:
+    """Break the part, then time its return (by itself) and its alert's firing and
+    clearing. A hung part is let go (SIGCONT) once its alert fired."""
+    roles = cluster.worker_roles() if phase.role == "worker-*" else [phase.role]
+    pids = {role: cluster.pid_of(role) for role in roles}
+    started = time.monotonic()
+    note = breaking() or ""
+    if phase.role == "worker-*":
+        # The worker that had the fan-out, named in the note.
+        phase.role = next((r for r in roles if note.startswith(r + " ")), roles[0])
+    role, pid = phase.role, pids.get(phase.role)
+
+    def elapsed() -> float:
+        return time.monotonic() - started
+
+    released = not hang
+    back_at = None
+    last_firing = None
+    while elapsed() < BACK_SECONDS + ALERT_SECONDS:
+        firing = part_alerts(role, alerts)
+        if firing:
+            last_firing = time.monotonic()
+            if phase.fired is None:
+                phase.fired, phase.alert = elapsed(), ", ".join(firing)
+            elif not set(firing) <= set(phase.alert.split(", ")):
+                phase.alert = ", ".join(sorted(set(firing) | set(phase.alert.split(", "))))
+        if not released and phase.fired is not None and elapsed() >= HANG_SECONDS:
+            cluster.signal_role(role, signal.SIGCONT)
+            released = True
+            log(f"  {role} let go after {elapsed():.1f} s")
+        if released and back_at is None and _back(role, pid, hang):
+            back_at = time.monotonic()
+            phase.back = back_at - started
+        now = time.monotonic()
+        if (
+            back_at is not None
+            and phase.fired is not None
+            and now - max(back_at, last_firing) >= QUIET_SECONDS
+        ):
+            phase.cleared = max(0.0, last_firing - back_at)
+            break
+        if not released and elapsed() > ALERT_SECONDS:
+            cluster.signal_role(role, signal.SIGCONT)
+            released = True
+        time.sleep(0.25)
+    if not released:
+        cluster.signal_role(role, signal.SIGCONT)
+    for what, value in (("back", phase.back), ("alert fired", phase.fired)):
+        if value is None:
+            log(f"  ! {role}: never {what}")
+    if phase.back is not None and phase.fired is not None and phase.cleared is None:
+        log(f"  ! {role}: its alert never cleared")
+    return note
+
+
 # --- the checks ------------------------------------------------------------------------------
 
 
@@ -374,15 +501,13 @@ def check_replica() -> Check:
 
 @dataclass
 class Result:
-    phases: list[tuple[str, Tally, str]]
+    phases: list[Phase]
     checks: list[Check]
     signup: dict[str, float]
 
     @property
     def ok(self) -> bool:
-        return all(c.lost == 0 for c in self.checks) and all(
-            t.failed == 0 for _, t, _ in self.phases
-        )
+        return all(c.lost == 0 for c in self.checks) and all(p.ok for p in self.phases)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -406,7 +531,10 @@ def signup_burst(count: int, threads: int, run: str) -> tuple[list[str], list[fl
                     return
                 email = queue.pop()
             start = time.perf_counter()
-            ok = signed_up(browser(), email)
+            try:
+                ok = signed_up(browser(), email)
+            except OSError:  # timed out on a saturated machine: not acknowledged
+                ok = False
             elapsed = (time.perf_counter() - start) * 1000
             with lock:
                 if ok:
@@ -471,34 +599,26 @@ def run(*, members: int, readers: int, followers: int, burst: int, log) -> Resul
 
     load = Load(members=browsers, readers=readers, pause=0.02)
     load.start()
-    phases: list[tuple[str, Tally, str]] = []
+    phases: list[Phase] = []
 
-    def phase(name: str, breaking, restoring, outage: float = 4.0) -> None:
+    def phase(name: str, role: str, alerts: set[str], breaking, hang: bool = False) -> None:
         load.phase = name
         log(f"{name}: load on, breaking ...")
         time.sleep(2)
-        note = breaking() or ""
-        time.sleep(outage)
-        log(f"{name}: bringing it back ...")
-        restoring()
-        time.sleep(3)
-        phases.append((name, load.tallies.setdefault(name, Tally()), note))
+        result = Phase(name=name, role=role, tally=load.tallies.setdefault(name, Tally()))
+        result.note = break_and_watch(result, alerts, breaking, hang=hang, log=log)
+        time.sleep(2)
+        phases.append(result)
 
     def kill(role: str):
-        return lambda: cluster.kill_role(role)
-
-    def restore(role: str):
-        return lambda: cluster.ensure(role)
+        return lambda: cluster.kill_role(role) and ""
 
     try:
         app = cluster.app_roles()[-1]
-        phase(f"app server ({app} killed)", kill(app), restore(app))
-        phase(
-            "replica (killed)",
-            kill("replica"),
-            lambda: (cluster.ensure("replica"), wait("replica", cluster.caught_up, 60, log)),
-        )
-        phase("redis (killed)", kill("redis"), restore("redis"))
+        phase(f"app server ({app} killed)", app, {"AppServerDown", "PartRestarted"}, kill(app))
+        phase("replica (killed)", "replica", {"ReplicaDown", "PartRestarted"}, kill("replica"))
+        wait("replica", cluster.caught_up, 60, log)
+        phase("redis (killed)", "redis", {"RedisDown", "PartRestarted"}, kill("redis"))
 
         def worker_breaks() -> str:
             kill_ = kill_worker_mid_fanout(author, author_id, followers, log)
@@ -509,10 +629,23 @@ def run(*, members: int, readers: int, followers: int, burst: int, log) -> Resul
 
         phase(
             "worker (killed mid-fan-out)",
+            "worker-*",
+            {"WorkersMissing"},
             worker_breaks,
-            lambda: [cluster.ensure(role) for role in cluster.worker_roles()],
         )
-        phase("broker (stopped)", lambda: cluster.stop_role("broker"), restore("broker"), outage=6)
+        phase(
+            "broker (stopped)",
+            "broker",
+            {"BrokerDown", "PartRestarted"},
+            lambda: cluster.signal_role("broker", signal.SIGTERM) and "",
+        )
+        phase(
+            "replica (hangs: SIGSTOP)",
+            "replica",
+            {"ReplicaDown"},
+            lambda: cluster.signal_role("replica", signal.SIGSTOP) and "",
+            hang=True,
+        )
     finally:
         load.stop()
     log("Waiting for the outboxes to drain and the replica to catch up ...")

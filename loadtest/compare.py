@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from deploy import cluster  # noqa: E402
 
 SERVE_PORT = 8000 + cluster.OFFSET
+SERVE_HOST = cluster.host_of("app-1")  # one server stands where the app servers do
 # What the cluster has and one server does not.
 CLUSTER_ONLY = ("REPLICA_URL", "CACHE_URL", "LOCAL_CACHE_SECONDS", "PROMETHEUS_MULTIPROC_DIR")
 
@@ -37,7 +38,7 @@ def serve_env() -> dict[str, str]:
     env = {**os.environ, **cluster.environment()}
     for name in CLUSTER_ONLY:
         env.pop(name, None)
-    env.update({"BIND": f"127.0.0.1:{SERVE_PORT}", "WEB_CONCURRENCY": "3"})
+    env.update({"BIND": f"{SERVE_HOST}:{SERVE_PORT}", "WEB_CONCURRENCY": "3"})
     return env
 
 
@@ -69,7 +70,13 @@ def locust(host: str, *, seconds: int, users: int, workdir: Path) -> dict:
         capture_output=True,
     )
     with open(f"{prefix}_stats.csv") as f:
-        total = next(row for row in csv.DictReader(f) if row["Name"] == "Aggregated")
+        rows = list(csv.DictReader(f))
+    total = next(row for row in rows if row["Name"] == "Aggregated")
+    pages = {
+        f"{row['Type']} {row['Name']}": float(row["50%"])
+        for row in rows
+        if row["Name"] != "Aggregated"
+    }
     cache = json.loads(stats_file.read_text()) if stats_file.exists() else {}
     cacheable = cache.get("hit", 0) + cache.get("miss", 0)
     return {
@@ -80,6 +87,7 @@ def locust(host: str, *, seconds: int, users: int, workdir: Path) -> dict:
         "p99": float(total["99%"]),
         "failures": int(total["Failure Count"]),
         "hit_ratio": cache.get("hit", 0) / cacheable if cacheable else 0.0,
+        "pages": pages,  # each page's p50, ms
     }
 
 
@@ -103,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.seconds < 1 or args.users < 1:
         parser.error("--seconds and --users must be at least 1")
-    nginx = f"http://127.0.0.1:{cluster.PORTS['nginx']}"
+    nginx = cluster.url_of("nginx")
     if not cluster.running("nginx"):
         raise SystemExit("The cluster is not running: make cluster")
     server = subprocess.Popen(
@@ -116,10 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     rows = {}
     try:
-        wait_ok(f"http://127.0.0.1:{SERVE_PORT}/healthz")
+        wait_ok(f"http://{SERVE_HOST}:{SERVE_PORT}/healthz")
         with tempfile.TemporaryDirectory() as workdir:
             for label, host in (
-                ("make serve", f"http://127.0.0.1:{SERVE_PORT}"),
+                ("make serve", f"http://{SERVE_HOST}:{SERVE_PORT}"),
                 ("make cluster", nginx),
             ):
                 print(f"{label}: {args.users} users for {args.seconds} s ...", flush=True)
@@ -136,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{label:<14}{r['requests']:>11,}{r['rps']:>11.1f}{r['p50']:>11.0f}{r['p95']:>11.0f}"
             f"{r['p99']:>11.0f}{r['failures']:>11}{r['hit_ratio']:>11.0%}"
         )
+    print(f"\n{'page (p50 ms)':<36}" + "".join(f"{label:>14}" for label in rows))
+    for page in sorted(rows["make cluster"]["pages"]):
+        p50s = [r["pages"].get(page) for r in rows.values()]
+        print(f"{page:<36}" + "".join(f"{p:>14.0f}" if p else f"{'-':>14}" for p in p50s))
     ratio = rows["make cluster"]["rps"] / rows["make serve"]["rps"]
     print(f"\nthe cluster: {ratio:.2f}x the requests/s of one server")
     if args.json:

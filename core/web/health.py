@@ -29,9 +29,9 @@ from django.db import connections
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
-from django_prometheus.exports import ExportToDjangoView
 
 from core.web import dbrouter
+from core.web.metrics import metrics_response
 from core.web.security import is_loopback
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text, to the machine itself only (behind a proxy: CLIENT_IP_HEADER)."""
     if not is_loopback(request):
         raise Http404
-    return ExportToDjangoView(request)
+    return metrics_response(request)
 
 
 def _database_state() -> dict:

@@ -1,10 +1,12 @@
-"""The cluster smoke test: up, a write read back through nginx, an app server killed
-with no failed request, up again starts only what is down, stop.
+"""The cluster smoke test: up under supervisord, Prometheus scraping every part, a write
+read back through nginx, an app server killed with no failed request and back by itself
+with its alert, up again starts nothing, stop.
 
 A cluster of its own (another state directory, every port shifted by 10 000, two app
 servers, one worker), so it runs beside a developer's `make cluster`.
 """
 
+import json
 import os
 import re
 import signal
@@ -59,7 +61,40 @@ def cluster(tmp_path_factory):
     finally:
         stopped = run("stop")
         assert stopped.returncode == 0, stopped.stderr
-        assert not [p for p in (state / "run").glob("*.pid")], "stop leaves no pid file"
+        assert "stopped supervisord" in stopped.stdout
+        assert not (state / "run" / "supervisor.sock").exists()
+        assert run("status").returncode == 1
+
+
+def prometheus(path: str) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{9090 + OFFSET}{path}", timeout=5) as answer:
+        return json.load(answer)["data"]
+
+
+def test_prometheus_scrapes_every_part(cluster):
+    targets = prometheus("/api/v1/targets?state=active")["activeTargets"]
+    scraped = sorted((t["labels"]["job"], t["labels"]["instance"]) for t in targets)
+    assert scraped == [
+        ("app", "app-1"),
+        ("app", "app-2"),
+        ("backlog", "app-1"),
+        ("backlog", "app-2"),
+        ("broker", "broker"),
+        ("mysql", "primary"),
+        ("mysql", "replica"),
+        ("nginx", "nginx"),
+        ("prometheus", "prometheus"),
+        ("redis", "redis"),
+    ]
+    assert [t["lastError"] for t in targets if t["health"] != "up"] == []
+    rules = [r for g in prometheus("/api/v1/rules")["groups"] for r in g["rules"]]
+    assert {r["health"] for r in rules} == {"ok"}
+    # The outboxes and the queues, as Prometheus read them from the app servers.
+    consumers = prometheus("/api/v1/query?query=sns_queue_consumers")["result"]
+    assert {(m["metric"]["queue"], m["value"][1]) for m in consumers} == {
+        ("celery", "1"),
+        ("mail", "1"),
+    }
 
 
 def browser() -> Browser:
@@ -131,7 +166,7 @@ def test_an_app_server_killed_under_load_fails_no_request(cluster):
     for thread in threads:
         thread.start()
     time.sleep(1)
-    pid = int((state / "run" / "app-1.pid").read_text())
+    pid = int(run("pid", "app-1").stdout)
     os.killpg(pid, signal.SIGKILL)
     time.sleep(2)
     stop.set()
@@ -140,9 +175,32 @@ def test_an_app_server_killed_under_load_fails_no_request(cluster):
     assert len(requests) > 20
     assert failures == []
 
-    assert run("status").returncode == 1  # app-1 is down, and status says so
+    # supervisord starts it again, and Prometheus says it restarted, then stops saying so.
+    deadline = time.monotonic() + 60
+    while not _answers(8101 + OFFSET) or run("pid", "app-1").stdout.strip() in ("", str(pid)):
+        assert time.monotonic() < deadline, "app-1 did not come back by itself"
+        time.sleep(0.5)
+    fired = set()
+    while not fired:
+        assert time.monotonic() < deadline, "no alert fired for app-1"
+        alerts = prometheus("/api/v1/alerts")["alerts"]
+        fired = {
+            a["labels"]["alertname"]
+            for a in alerts
+            if a["state"] == "firing" and a["labels"].get("instance") == "app-1"
+        }
+        time.sleep(0.5)
+    assert fired <= {"AppServerDown", "PartRestarted"}
+    assert "PartRestarted" in run("status").stdout
+
     again = run("up")
     assert again.returncode == 0, again.stderr
-    assert "started app-1" in again.stdout
-    assert "started app-2" not in again.stdout
-    assert run("status").returncode == 0
+    assert "Everything was running already." in again.stdout
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False

@@ -125,3 +125,69 @@ def test_every_worker_is_counted_under_gunicorn(tmp_path):
 def healthz(port: int) -> int:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
         return response.status
+
+
+# --- the work waiting: /metrics?collect=backlog (core/web/metrics.py) -----------------------
+
+
+def backlog_samples() -> dict[tuple[str, str], float]:
+    text = Client(REMOTE_ADDR="127.0.0.1").get("/metrics?collect=backlog").content.decode()
+    found = re.findall(r'^(sns_\w+)\{\w+="([^"]+)"\} (\S+)$', text, re.MULTILINE)
+    return {(name, label): float(value) for name, label, value in found}
+
+
+def test_the_backlog_counts_the_rows_not_done_and_the_age_of_the_oldest():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from members.models import OutboundMail
+    from members.tests.mothers import a_member
+
+    assert backlog_samples()[("sns_outbox_pending", "members.OutboundMail")] == 0
+    assert backlog_samples()[("sns_outbox_oldest_seconds", "members.OutboundMail")] == 0
+
+    now = timezone.now()
+    member = a_member()
+    OutboundMail.objects.create(
+        member=member, to="a@example.com", created_at=now - timedelta(days=60)
+    )
+    OutboundMail.objects.create(member=member, to="b@example.com", created_at=now)
+    OutboundMail.objects.create(
+        member=member, to="c@example.com", created_at=now - timedelta(days=9), done_at=now
+    )
+
+    samples = backlog_samples()
+    assert samples[("sns_outbox_pending", "members.OutboundMail")] == 2  # the done one is not
+    assert 60 * 86400 <= samples[("sns_outbox_oldest_seconds", "members.OutboundMail")] < 61 * 86400
+    assert samples[("sns_outbox_pending", "feeds.FanoutJob")] == 0
+
+
+def test_without_a_broker_there_are_no_queue_depths_and_no_app_metrics():
+    text = Client(REMOTE_ADDR="127.0.0.1").get("/metrics?collect=backlog").content.decode()
+    assert "sns_outbox_pending{" in text
+    assert "sns_queue_messages{" not in text  # the tests run tasks in-process: no broker
+    assert "django_http" not in text  # the app server's own metrics are the other job's
+
+
+def test_the_backlog_is_refused_to_another_address_too():
+    response = Client(REMOTE_ADDR="203.0.113.7").get("/metrics?collect=backlog")
+    assert response.status_code == 404
+
+
+def test_queue_depths_are_read_from_a_real_broker(settings, vhost):
+    from kombu import Connection
+
+    from core.web.metrics import queue_depths
+
+    settings.CELERY_BROKER_URL = vhost
+    assert queue_depths() == []  # no queue declared yet: nothing to report, no error
+    with Connection(vhost) as connection:
+        channel = connection.default_channel
+        for queue in settings.CELERY_TASK_QUEUES:
+            queue(channel).declare()
+        connection.Producer(serializer="json").publish({}, exchange="", routing_key="mail")
+    deadline = time.monotonic() + 5
+    while (depths := queue_depths()) != [("celery", 0, 0), ("mail", 1, 0)]:
+        assert time.monotonic() < deadline, depths
+        time.sleep(0.1)
