@@ -1,3 +1,5 @@
+import contextlib
+
 import pytest
 from django.db import IntegrityError, transaction
 
@@ -102,3 +104,31 @@ def test_16_concurrent_likes_are_exact():
     assert services.like_counts(post_ids=[post.pk]) == {post.pk: 16}
     assert Like.objects.filter(post=post).count() == 16
     assert services.like_counts_differences() == []
+
+
+class TestAPostDeletedWhileLiked:
+    def test_a_like_after_the_delete_is_post_not_found(self):
+        post, kim = a_post(), a_member()
+        post_id = post.pk
+        posts.post_delete(post_id=post_id)
+        with pytest.raises(services.PostNotFound):
+            services.like_add(member_id=kim.pk, post_id=post_id)
+        assert not Like.objects.exists()
+
+    @pytest.mark.django_db(transaction=True)
+    def test_likes_racing_the_delete_are_never_an_error(self):
+        crowd = [a_member() for _ in range(6)]
+        for _ in range(4):
+            post = a_post()
+
+            def like_or_delete(member, post_id=post.pk):
+                if member is None:
+                    posts.post_delete(post_id=post_id)
+                    return
+                with contextlib.suppress(services.PostNotFound):  # a 404: the post went first
+                    services.like_add(member_id=member.pk, post_id=post_id)
+
+            assert run_together(like_or_delete, [*crowd, None]) == []
+            assert not Like.objects.filter(post_id=post.pk).exists()
+            assert not LikeCount.objects.filter(post_id=post.pk).exists()
+        assert services.like_counts_differences() == []
