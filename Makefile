@@ -10,6 +10,7 @@
 #                and an SMTP stand-in on loopback (CLUSTER_APPS=3); again: starts what is down
 # make cluster-status / cluster-stop - each part's state, pid, port, replica lag / stop all
 # make drill - break each part of the running cluster under load; exit 1 if anything is lost
+# make lab   - every lab at LAB_SIZE (small; full = the notes' scale) into lab-report/
 
 PYTHON ?= python3
 VENV := .venv
@@ -17,7 +18,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 .PHONY: run test lint serve worker bench throughput load cluster cluster-status cluster-stop \
-	drill system-deps cluster-deps browser-deps clean
+	drill lab system-deps cluster-deps browser-deps clean
 
 run: $(INSTALLED)
 	$(BIN)/python manage.py migrate
@@ -68,6 +69,17 @@ bench: $(INSTALLED)
 	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-bench-only} $(BIN)/python manage.py migrate -v0
 	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-bench-only} $(BIN)/python manage.py collectstatic --noinput -v0
 	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-bench-only} $(BIN)/python manage.py bench $(BENCH_ARGS)
+
+# Every lab at LAB_SIZE (small: minutes on 2 cores; full: 3.7M posts, the notes' scale) on
+# DATABASE_URL, or on a lab database of its own (lab.sqlite3), never the demo's db.sqlite3;
+# writes lab-report/README.md with every table and chart. It removes what it seeded.
+LAB_SIZE ?= small
+lab: export DEBUG = 0
+lab: export SECRET_KEY ?= lab-only
+lab: export DATABASE_URL ?= sqlite:///$(CURDIR)/lab.sqlite3
+lab: $(INSTALLED)
+	$(BIN)/python manage.py migrate -v0
+	$(BIN)/python manage.py lab_report --size $(LAB_SIZE) --out lab-report $(LAB_ARGS)
 
 # wrk against a static file and each page, on the production server over DATABASE_URL.
 throughput: $(INSTALLED)

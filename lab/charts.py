@@ -14,6 +14,7 @@ from pathlib import Path
 
 import matplotlib
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 matplotlib.rcParams.update(
     {
@@ -44,8 +45,14 @@ def bars(
     series: dict[str, Sequence[float | None]],
     unit: str,
     log: bool = False,
+    colors: Sequence[str] | None = None,
+    legend: dict[str, str] | None = None,
 ) -> Path:
-    """Horizontal bars: one group per label, one bar per series (a missing value is no bar)."""
+    """Horizontal bars: one group per label, one bar per series (a missing value is no bar).
+
+    ``colors`` colours a single series bar by bar (say, before and after a fix),
+    and ``legend`` names those colours.
+    """
     height = max(2.0, 0.32 * len(labels) * max(1, len(series)) + 1.2)
     figure = Figure(figsize=(8, height))
     axes = figure.add_subplot()
@@ -56,7 +63,12 @@ def bars(
         if not drawn:
             continue
         ys, vs = zip(*drawn, strict=True)
-        rects = axes.barh(ys, vs, height=width * 0.9, label=name if len(series) > 1 else None)
+        color = None
+        if colors is not None and len(series) == 1:
+            color = [c for c, v in zip(colors, values, strict=True) if v is not None]
+        rects = axes.barh(
+            ys, vs, height=width * 0.9, label=name if len(series) > 1 else None, color=color
+        )
         axes.bar_label(rects, labels=[_short(v) for v in vs], padding=2, fontsize=7)
     axes.set_yticks(range(len(labels)), labels)
     axes.invert_yaxis()  # the first label on top, as in the table
@@ -66,6 +78,9 @@ def bars(
     axes.set_title(title, loc="left")
     if len(series) > 1:
         axes.legend(loc="lower right", fontsize=7)
+    elif legend:
+        handles = [Patch(color=color, label=label) for label, color in legend.items()]
+        axes.legend(handles=handles, loc="lower right", fontsize=7)
     axes.grid(axis="y", visible=False)
     return _save(figure, path)
 
@@ -97,6 +112,9 @@ def lines(
     axes.set_title(title, loc="left")
     axes.legend(fontsize=7)
     return _save(figure, path)
+
+
+BEFORE, AFTER = "#d62728", "#2ca02c"  # a pitfall's bar, and its fix's
 
 
 def _short(value: float) -> str:

@@ -217,6 +217,8 @@ class Command(BaseCommand):
                 series={"median ms": [r.median_ms for r in results]},
                 unit="median ms",
                 log=True,
+                colors=[charts.AFTER if r.fixed else charts.BEFORE for r in results],
+                legend={"the pitfall": charts.BEFORE, "the fix": charts.AFTER},
             )
         wrong = pitfalls.disagreements(results)
         if wrong:
