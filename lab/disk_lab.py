@@ -137,17 +137,20 @@ def throwaway_mariadb(*, buffer_pool: str, directory: str | None = None) -> Iter
     cnf.write_text(MARIADB_CNF.format(user=getpass.getuser(), buffer_pool=buffer_pool, **paths))
     server = None
     try:
-        subprocess.run(  # noqa: S603 - the machine's own installer, our arguments
+        installed = subprocess.run(  # noqa: S603 - the machine's own installer, our arguments
             [
                 install,
                 f"--defaults-file={cnf}",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
             ],
-            check=True,
             capture_output=True,
             timeout=120,
         )
+        if installed.returncode:
+            raise ScratchUnavailable(
+                f"mariadb-install-db failed: {_tail(paths['log']) or installed.stderr[-800:]}"
+            )
         server = subprocess.Popen(  # noqa: S603 - the machine's mariadbd, our config
             [mariadbd, f"--defaults-file={cnf}"],
             stdout=subprocess.DEVNULL,
@@ -191,6 +194,14 @@ def throwaway_mariadb(*, buffer_pool: str, directory: str | None = None) -> Iter
                 server.kill()
                 server.wait()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _tail(log: Path) -> str:
+    """The server's last error lines (say, a buffer pool under InnoDB's 6 MiB minimum)."""
+    if not log.exists():
+        return ""
+    errors = [line for line in log.read_text(errors="replace").splitlines() if "ERROR" in line]
+    return " ".join(errors[-4:])
 
 
 @contextmanager

@@ -219,7 +219,7 @@ class TestDiskLab:
             "--reads",
             "200",
             "--buffer-pool",
-            "5M",
+            "8M",
             "--dir",
             str(tmp_path),
             "--json",
@@ -244,6 +244,12 @@ class TestDiskLab:
             assert document["reads"] == []
         assert_svg(tmp_path / "d.svg", contains=("random UUID (v4)",))
         assert [p.name for p in tmp_path.iterdir() if p.name.startswith("disk-lab-")] == []
+
+    @pytest.mark.mysql
+    def test_a_server_that_cannot_start_says_why(self, tmp_path):
+        with pytest.raises(CommandError, match="innodb_buffer_pool_size >= 6 MiB"):
+            call_command("disk_lab", "--rows", "10", "--buffer-pool", "5M", "--dir", str(tmp_path))
+        assert list(tmp_path.iterdir()) == []
 
     def test_time_ordered_uuids_sort_in_the_order_they_were_made(self):
         import random

@@ -51,7 +51,7 @@ SIZES = {
         small=500,
         repeat=3,
         depths="1000,10000,100000,1000000",
-        disk_rows=250_000,
+        disk_rows=200_000,
         like=(32, 25),
         feed=["--repeat", "20"],
     ),
