@@ -71,12 +71,12 @@ bench: $(INSTALLED)
 	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-bench-only} $(BIN)/python manage.py bench $(BENCH_ARGS)
 
 # Every lab at LAB_SIZE (small: minutes on 2 cores; full: 3.7M posts, the notes' scale) on
-# DATABASE_URL, or on a lab database of its own (lab.sqlite3), never the demo's db.sqlite3;
+# DATABASE_URL, or on a lab database of its own (lab-db.sqlite3), never the demo's db.sqlite3;
 # writes lab-report/README.md with every table and chart. It removes what it seeded.
 LAB_SIZE ?= small
 lab: export DEBUG = 0
 lab: export SECRET_KEY ?= lab-only
-lab: export DATABASE_URL ?= sqlite:///$(CURDIR)/lab.sqlite3
+lab: export DATABASE_URL ?= sqlite:///$(CURDIR)/lab-db.sqlite3
 lab: $(INSTALLED)
 	$(BIN)/python manage.py migrate -v0
 	$(BIN)/python manage.py lab_report --size $(LAB_SIZE) --out lab-report $(LAB_ARGS)

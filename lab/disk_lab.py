@@ -209,7 +209,7 @@ def scratch_sqlite(*, cache_kib: int, directory: str | None = None) -> Iterator[
     """A scratch SQLite file with a small page cache, full sync on commit; removed after."""
     root = Path(tempfile.mkdtemp(prefix="disk-lab-", dir=directory))
     try:
-        conn = sqlite3.connect(root / "lab.sqlite3", isolation_level=None)
+        conn = sqlite3.connect(root / "lab-db.sqlite3", isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute(f"PRAGMA cache_size=-{cache_kib}")

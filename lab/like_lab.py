@@ -163,8 +163,11 @@ def like_with_sharded_counter(counter_id: int, member_id: int) -> None:
 
 
 def like_buffered(counter_id: int, member_id: int) -> None:
-    """Only the like row, marked pending: no counter row is touched, so no liker waits."""
-    with transaction.atomic(), connection.cursor() as cursor:
+    """Only the like row, marked pending: no counter row is touched, so no liker waits.
+
+    One statement is a transaction of its own (autocommit): no BEGIN, one commit.
+    """
+    with connection.cursor() as cursor:
         _insert_like(cursor, counter_id, member_id, pending=True)
 
 
