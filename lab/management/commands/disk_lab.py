@@ -159,7 +159,8 @@ class Command(BaseCommand):
         if options["chart"]:
             charts.lines(
                 options["chart"],
-                title=f"Inserts/s as the table grows, by primary key ({report.description})",
+                title=f"Inserts/s as the table grows past a {buffer_pool} buffer pool, by "
+                f"primary key ({output.database() if not report.reads else 'throwaway MariaDB'})",
                 series={
                     key: [(s.rows, s.rows_per_s) for s in report.steps if s.key == key]
                     for key in disk_lab.KEYS
