@@ -47,6 +47,13 @@ class Figure:
     note: str = ""  # why the figure means less than it seems (too little data, a setting)
 
 
+SQLITE_LIKES_NOTE = (
+    "SQLite has one writer at a time for the whole file: every strategy queues on that lock, "
+    "so a sharded counter cannot commit beside another (the lesson needs row locks; like_lab "
+    "says more)"
+)
+
+
 def database_name() -> str:
     with connection.cursor() as cursor:
         if connection.vendor == "mysql":
@@ -535,6 +542,7 @@ class Bench:
                 "x",
                 ">= 3",
                 ratio >= 3,
+                SQLITE_LIKES_NOTE if connection.vendor == "sqlite" else "",
             )
         )
         ratio = service.throughput / pessimistic.throughput if pessimistic.throughput else 0.0

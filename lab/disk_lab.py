@@ -431,6 +431,7 @@ def reads(db: Scratch, *, table_rows: int, hot_rows: int, count: int) -> list[Re
     1..table_rows), newest rows last written, so they are the ones the pool holds.
     """
     rng = random.Random(7)
+    select = f"SELECT filler FROM order_0 WHERE id = {db.placeholder}"  # noqa: S608
     hot = [rng.randint(table_rows - hot_rows + 1, table_rows) for _ in range(count)]
     spread = [rng.randint(1, table_rows) for _ in range(count)]
     results = []
@@ -440,11 +441,11 @@ def reads(db: Scratch, *, table_rows: int, hot_rows: int, count: int) -> list[Re
     ]:
         if name.startswith("the newest"):
             for row_id in ids:  # warm: bring the hot pages in first
-                db.execute("SELECT filler FROM order_0 WHERE id = %s", (row_id,))
+                db.execute(select, (row_id,))
         before = db.status()
         began = time.perf_counter()
         for row_id in ids:
-            db.execute("SELECT filler FROM order_0 WHERE id = %s", (row_id,))
+            db.execute(select, (row_id,))
         seconds = time.perf_counter() - began
         after = db.status()
         db.commit()

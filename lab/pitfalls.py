@@ -248,7 +248,7 @@ def plan_summary(plan: list[index_lab.Plan]) -> str:
 @contextmanager
 def prepared(*, member_id: int, on_step: Callable[[str], None] | None = None) -> Iterator[list]:
     """The lab's indexes and its numeric posts for a run; gone again afterwards."""
-    made, notes = [], []
+    made, notes, ids = [], [], []
     try:
         for name, columns in lab_indexes():
             seconds = index_lab.create_index(name, columns)
@@ -257,13 +257,11 @@ def prepared(*, member_id: int, on_step: Callable[[str], None] | None = None) ->
                 notes.append(f"created {name} ({columns}) in {seconds:.2f} s")
                 if on_step:
                     on_step(notes[-1])
-        ids = [
-            posts.post_write(member_id=member_id, contents=str(NUMBER)).pk
-            for _ in range(NUMBER_POSTS)
-        ]
+        for _ in range(NUMBER_POSTS):
+            ids.append(posts.post_write(member_id=member_id, contents=str(NUMBER)).pk)
         yield notes
     finally:
-        if "ids" in locals():
+        if ids:
             posts.posts_delete(post_ids=ids)
         for name in made:
             index_lab.drop_index(name)
