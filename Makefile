@@ -15,6 +15,7 @@
 # make cluster-pid ROLE=app-1 - a part's pid
 # make drill - break each part of the running cluster under load, time its return by itself
 #              and its alert; exit 1 if anything is lost or a part or alert does not come and go
+# make lab   - every lab at LAB_SIZE (small; full = the notes' scale) into lab-report/
 
 PYTHON ?= python3
 VENV := .venv
@@ -22,7 +23,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 .PHONY: run test lint serve worker bench throughput load cluster cluster-status cluster-stop \
-	cluster-pid drill system-deps cluster-deps browser-deps clean
+	cluster-pid drill lab system-deps cluster-deps browser-deps clean
 
 run: $(INSTALLED)
 	$(BIN)/python manage.py migrate
@@ -73,6 +74,17 @@ bench: $(INSTALLED)
 	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-bench-only} $(BIN)/python manage.py migrate -v0
 	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-bench-only} $(BIN)/python manage.py collectstatic --noinput -v0
 	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-bench-only} $(BIN)/python manage.py bench $(BENCH_ARGS)
+
+# Every lab at LAB_SIZE (small: minutes on 2 cores; full: 3.7M posts, the notes' scale) on
+# DATABASE_URL, or on a lab database of its own (lab-db.sqlite3), never the demo's db.sqlite3;
+# writes lab-report/README.md with every table and chart. It removes what it seeded.
+LAB_SIZE ?= small
+lab: export DEBUG = 0
+lab: export SECRET_KEY ?= lab-only
+lab: export DATABASE_URL ?= sqlite:///$(CURDIR)/lab-db.sqlite3
+lab: $(INSTALLED)
+	$(BIN)/python manage.py migrate -v0
+	$(BIN)/python manage.py lab_report --size $(LAB_SIZE) --out lab-report $(LAB_ARGS)
 
 # wrk against a static file and each page, on the production server over DATABASE_URL.
 throughput: $(INSTALLED)

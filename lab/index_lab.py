@@ -134,25 +134,31 @@ def index_exists(name: str) -> bool:
     return name in constraints
 
 
-def create_lab_index() -> float | None:
-    """Create the single-column created_date index if missing; seconds it took, or None."""
-    if index_exists(LAB_INDEX):
+def create_index(name: str, columns: str) -> float | None:
+    """``CREATE INDEX name ON posts_post (columns)`` if missing; seconds it took, or None."""
+    if index_exists(name):
         return None
     began = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE INDEX {_q(LAB_INDEX)} ON {_q(Post._meta.db_table)} ({_q('created_date')})"
-        )
+        cursor.execute(f"CREATE INDEX {_q(name)} ON {_q(Post._meta.db_table)} ({columns})")
     return time.perf_counter() - began
 
 
-def drop_lab_index() -> None:
-    table = _q(Post._meta.db_table)
+def drop_index(name: str) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "mysql":
-            cursor.execute(f"DROP INDEX {_q(LAB_INDEX)} ON {table}")
+            cursor.execute(f"DROP INDEX {_q(name)} ON {_q(Post._meta.db_table)}")
         else:
-            cursor.execute(f"DROP INDEX {_q(LAB_INDEX)}")
+            cursor.execute(f"DROP INDEX {_q(name)}")
+
+
+def create_lab_index() -> float | None:
+    """Create the single-column created_date index if missing; seconds it took, or None."""
+    return create_index(LAB_INDEX, _q("created_date"))
+
+
+def drop_lab_index() -> None:
+    drop_index(LAB_INDEX)
 
 
 def measure(

@@ -20,11 +20,14 @@ class LabLike(models.Model):
     counter_id = models.BigIntegerField()
     member_id = models.BigIntegerField()
     created_at = models.DateTimeField()
+    # The buffered strategy: a like not yet added to the counter (the flush adds it).
+    pending = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["counter_id", "member_id"], name="lab_like_once"),
         ]
+        indexes = [models.Index(fields=["counter_id", "pending"], name="lab_like_pending")]
 
     def __str__(self) -> str:
         return f"member {self.member_id} likes counter {self.counter_id}"

@@ -3,16 +3,21 @@
 Liking inserts the like row (the unique ``(post, member)`` index makes a second
 like a no-op) and adds one to the member's slot of the post's count, in one
 transaction. Counts for a page of posts are one grouped read of the slots.
+
+A like is two statements and a commit: ``INSERT IGNORE`` of the row (its
+foreign key is the check that the post exists, so a post deleted a moment
+before is a ``PostNotFound``, never a 500) and the upsert of one slot. The
+strategy was chosen by ``like_lab``'s numbers: see docs/feeds.md.
 """
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from collections.abc import Iterable
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Sum
+from django.utils import timezone
 
 from core.db import retry_on_lock_conflict, upsert_add
 from core.web.pagecache import public_pages_changed
@@ -30,36 +35,58 @@ def _add_to_count(*, post_id: int, member_id: int, delta: int) -> None:
     )
 
 
-def _gone_is_not_found(func):
-    """A like written while its post is being deleted fails the post's foreign key
-    (MySQL at the insert, SQLite at the commit): that is a post not found (a 404)."""
-
-    @functools.wraps(func)
-    def wrapper(*, member_id: int, post_id: int) -> bool:
-        try:
-            return func(member_id=member_id, post_id=post_id)
-        except IntegrityError:
-            if posts.post_exists(post_id=post_id):
-                raise
-            raise PostNotFound(post_id) from None
-
-    return wrapper
+MISSING_PARENT = 1452  # MySQL/MariaDB: a foreign key's row is not there
 
 
-@_gone_is_not_found
+def _insert_like(*, member_id: int, post_id: int) -> bool:
+    """Insert the like row unless the member has one; True if it went in.
+
+    One statement, no savepoint: a duplicate is ignored by the database. On
+    MySQL/MariaDB the foreign key checks the post on the spot (``IGNORE`` makes
+    a missing one a warning, read here); SQLite checks foreign keys only at
+    commit (Django declares them deferred), so there the post is asked for
+    first.
+    """
+    q = connection.ops.quote_name
+    columns = ", ".join(q(c) for c in ("member_id", "post_id", "created_at"))
+    values = [member_id, post_id, connection.ops.adapt_datetimefield_value(timezone.now())]
+    table = q(Like._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "mysql":
+            cursor.execute(f"INSERT IGNORE INTO {table} ({columns}) VALUES (%s, %s, %s)", values)  # noqa: S608
+            if cursor.rowcount:
+                return True
+            cursor.execute("SHOW WARNINGS")
+            if any(code == MISSING_PARENT for _level, code, _text in cursor.fetchall()):
+                raise PostNotFound(post_id)
+            return False
+        if not posts.post_exists(post_id=post_id):
+            raise PostNotFound(post_id)
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s) "  # noqa: S608
+            f"ON CONFLICT ({q('post_id')}, {q('member_id')}) DO NOTHING",
+            values,
+        )
+        return bool(cursor.rowcount)
+
+
 @retry_on_lock_conflict
-@transaction.atomic
 def like_add(*, member_id: int, post_id: int) -> bool:
     """The member likes the post; False if they already did. Raises PostNotFound."""
-    if not posts.post_exists(post_id=post_id):
-        raise PostNotFound(post_id)
     try:
-        with transaction.atomic():
-            Like.objects.create(member_id=member_id, post_id=post_id)
+        return _like_add(member_id=member_id, post_id=post_id)
     except IntegrityError:
-        if Like.objects.filter(member_id=member_id, post_id=post_id).exists():
-            return False
-        raise
+        # The post went between two statements (or before SQLite's commit-time
+        # check): a like of a deleted post is a 404, not a 500.
+        if posts.post_exists(post_id=post_id):
+            raise
+        raise PostNotFound(post_id) from None
+
+
+@transaction.atomic
+def _like_add(*, member_id: int, post_id: int) -> bool:
+    if not _insert_like(member_id=member_id, post_id=post_id):
+        return False
     _add_to_count(post_id=post_id, member_id=member_id, delta=1)
     public_pages_changed()
     return True

@@ -15,9 +15,9 @@ fast path.
 The per-row work is kept small: the timestamps come out already in order
 (uniform draws made smallest first, so no list of millions is sorted before
 the first row can go), the local day of every timestamp comes
-from a table of day boundaries (computed once per day with zoneinfo, so
-historical offsets such as Seoul's +08:30 are right), and timestamps are
-glued together from cached date and time-of-day strings.
+from the UTC offset in force then (zoneinfo's changes, found once per run, so
+historical offsets such as Seoul's +08:30 and its summer times are right), and
+timestamps are glued together from cached date and time-of-day strings.
 
 Like the rest of the lab, it writes the posts tables directly (their models and
 table names): bulk loading is what it measures.
@@ -25,7 +25,6 @@ table names): bulk loading is what it measures.
 
 from __future__ import annotations
 
-import bisect
 import random
 import re
 import tempfile
@@ -51,6 +50,8 @@ _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r\0]")
 _HOURS_MINUTES = [f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60)]
 _SECONDS = [f"{s:02d}" for s in range(60)]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH_DATE = EPOCH.date()
 
 
 class LoadDataUnavailable(RuntimeError):
@@ -69,11 +70,47 @@ def load_data_escape(value: str) -> str:
     return value.translate(_ESCAPES) if _NEEDS_ESCAPE.search(value) else value
 
 
-def _day_boundaries(start: date, end: date) -> tuple[list[int], list[date]]:
-    """UTC epoch seconds at which each local day in ``start..end+1`` begins."""
+def _utc_offset(tz, ts: int) -> int:
+    return int((EPOCH + timedelta(seconds=ts)).astimezone(tz).utcoffset().total_seconds())
+
+
+def _range_of(start: date, end: date) -> tuple[int, int]:
+    """UTC epoch seconds of the first moment of local day ``start`` and of ``end + 1``.
+
+    ``fold=0`` at a midnight the clocks skipped (Seoul, 1 June 1948: 00:00 was
+    01:00) takes the offset before the change, which is the instant of the change.
+    """
     tz = timezone.get_default_timezone()
-    days = [start + timedelta(days=i) for i in range((end - start).days + 2)]
-    return [int(datetime.combine(d, time(), tz).timestamp()) for d in days], days
+    first = datetime.combine(start, time(), tz).timestamp()
+    last = datetime.combine(end + timedelta(days=1), time(), tz).timestamp()
+    return int(first), int(last)
+
+
+def offset_changes(first: int, last: int) -> tuple[list[int], list[int]]:
+    """The UTC offsets of TIME_ZONE over ``first..last``: when each starts, and its seconds.
+
+    zoneinfo publishes no list of transitions, so the offset is sampled once a
+    day (no zone changes its offset twice within one day) and each change is
+    found to the second by bisection. Before 1970 the epoch seconds are
+    negative; nothing here cares.
+    """
+    tz = timezone.get_default_timezone()
+    starts, offsets = [first], [_utc_offset(tz, first)]
+    at = first
+    while at < last:
+        step = min(at + 86_400, last)
+        if (now := _utc_offset(tz, step)) != offsets[-1]:
+            low, high = at, step  # offset(low) is the old one, offset(high) the new
+            while high - low > 1:
+                middle = (low + high) // 2
+                if _utc_offset(tz, middle) == offsets[-1]:
+                    low = middle
+                else:
+                    high = middle
+            starts.append(high)
+            offsets.append(now)
+        at = step
+    return starts, offsets
 
 
 def post_chunks(
@@ -84,35 +121,49 @@ def post_chunks(
     The timestamps are ``count`` uniform draws over the local days, made in
     ascending order: the smallest of n draws on [0, 1) is 1 - V ** (1 / n) for a
     uniform V, and the rest are uniform above it, so each next one follows from
-    the last. The loop is written out by hand because it runs once per row.
+    the last. ``created_date`` is the day of the timestamp plus the UTC offset
+    in force then, so it matches zoneinfo's local date second by second, across
+    every historical offset and DST change. The loop is written out by hand
+    because it runs once per row: the UTC date and the local date are each
+    recomputed only when the timestamp passes the next midnight (or offset change).
     """
-    boundaries, days = _day_boundaries(start, end)
-    day_text = [d.isoformat() for d in days]
-    date_of = dict(zip(day_text, days, strict=True))
+    first, last = _range_of(start, end)
+    change_at, offsets = offset_changes(first, last)
+    change_at.append(last + 1)  # a sentinel: no change after the range
     rand = random.Random(seed).random
-    first, span = boundaries[0], boundaries[-1] - boundaries[0]
+    span = last - first
     rest, left = 1.0, count  # rest: 1 - the last draw
-    day_index, local_day = 0, day_text[0]
-    utc_start = utc_next = 0  # the UTC day the cached date prefix belongs to
-    prefix = ""
+    segment, offset = 0, offsets[0]
+    next_change = change_at[1]
+    # Both caches start as already passed, so the first row fills them: before
+    # 1970 every timestamp is negative and 0 is no sentinel.
+    utc_start = local_next = utc_next = first
+    prefix = local_day = ""
+    day_text: dict[int, str] = {}
     for chunk_start in range(0, count, chunk_size):
         rows = []
         for n in range(chunk_start + 1, min(chunk_start + chunk_size, count) + 1):
             rest *= rand() ** (1.0 / left)
             left -= 1
             ts = first + min(int((1.0 - rest) * span), span - 1)
-            if ts >= boundaries[day_index + 1]:
-                day_index = bisect.bisect_right(boundaries, ts) - 1
-                local_day = day_text[day_index]
+            if ts >= local_next:
+                while ts >= next_change:
+                    segment += 1
+                    offset, next_change = offsets[segment], change_at[segment + 1]
+                day_number = (ts + offset) // 86_400
+                if (local_day := day_text.get(day_number)) is None:
+                    local_day = (EPOCH_DATE + timedelta(days=day_number)).isoformat()
+                    day_text[day_number] = local_day
+                local_next = min((day_number + 1) * 86_400 - offset, next_change)
             if ts >= utc_next:
                 utc_start = ts - ts % 86_400
                 utc_next = utc_start + 86_400
-                prefix = datetime.fromtimestamp(utc_start, UTC).strftime("%Y-%m-%d ")
+                prefix = (EPOCH_DATE + timedelta(days=utc_start // 86_400)).isoformat() + " "
             minute, second = divmod(ts - utc_start, 60)
             created_at = prefix + _HOURS_MINUTES[minute] + _SECONDS[second]
             rows.append((member_id, f"seeded post {n}", created_at, local_day))
         per_day = Counter(row[3] for row in rows)
-        yield Chunk(rows, {date_of[day]: n for day, n in per_day.items()})
+        yield Chunk(rows, {date.fromisoformat(day): n for day, n in per_day.items()})
 
 
 def write_load_file(path: Path, rows: Iterable[tuple[int, str, str, str]]) -> None:

@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from lab import drill, index_lab, like_lab, seeding
+from lab.tests.svg import assert_svg
 from posts import services
 from posts.models import DailyPostCount, Post, local_date
 from posts.tests.mothers import a_member, posts_on_days
@@ -246,20 +247,42 @@ class TestBench:
 
 @pytest.mark.django_db(transaction=True)  # the likers' threads see committed rows only
 class TestLikeLab:
-    def test_prints_every_strategy_as_a_table(self, capsys):
-        call_command("like_lab", "--threads", "4", "--likes-per-thread", "5")
+    def test_prints_every_strategy_as_a_table_with_its_rows_and_chart(self, capsys, tmp_path):
+        call_command(
+            "like_lab",
+            "--threads",
+            "4",
+            "--likes-per-thread",
+            "3",
+            "--processes",
+            "1,2",
+            "--json",
+            str(tmp_path / "like.json"),
+            "--chart",
+            str(tmp_path / "like.svg"),
+        )
 
         out = capsys.readouterr().out
-        assert "4 threads x 5 likes of one counter, 1 run(s) per strategy" in out
+        assert "4 clients x 3 likes of one counter, 1 run(s) per strategy" in out
+        assert "The 4 clients in 2 process(es):" in out
         assert "count = rows" in out
         for strategy in like_lab.STRATEGIES:
             assert strategy.name in out
         assert "the throughput of the pessimistic lock" in out
+        rows = json.loads((tmp_path / "like.json").read_text())["rows"]
+        assert len(rows) == 2 * len(like_lab.STRATEGIES)
+        assert all(r["lost"] == 0 for r in rows if r["key"] != "rmw")
+        assert_svg(tmp_path / "like.svg", contains=("2 process(es)",))
 
     @pytest.mark.parametrize("flag", ["--threads", "--likes-per-thread", "--repeat"])
     def test_bad_arguments(self, flag):
         with pytest.raises(CommandError, match="must be at least 1"):
             call_command("like_lab", flag, "0")
+
+    @pytest.mark.parametrize("value", ["0", "two", "1,-1"])
+    def test_bad_processes(self, value):
+        with pytest.raises(CommandError, match="--processes"):
+            call_command("like_lab", "--processes", value)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,7 @@
 """The feed lab: its tables' shapes and correctness columns (figures belong to the runs)."""
 
+import json
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
@@ -7,6 +9,7 @@ from django.core.management import CommandError, call_command
 from feeds.models import FanoutJob, FeedEntry
 from follows.models import Follow
 from lab import feed_lab
+from lab.tests.svg import assert_svg
 from posts.models import Post
 
 # Transactions commit for real: post_publish hands its job over after the commit.
@@ -81,9 +84,13 @@ def test_an_audience_over_the_limit_is_fanned_out_with_the_limit_raised(settings
     feed_lab.clean_up(made)
 
 
-def test_the_command_prints_both_tables_and_removes_its_members(capsys):
+def test_the_command_prints_both_tables_and_removes_its_members(capsys, tmp_path):
     call_command(
         "feed_lab",
+        "--json",
+        str(tmp_path / "feed.json"),
+        "--chart",
+        str(tmp_path / "feed.svg"),
         "--followings",
         "2,5",
         "--followers",
@@ -101,7 +108,12 @@ def test_the_command_prints_both_tables_and_removes_its_members(capsys):
     assert "Their reads of the posts and feed tables:" in out
     assert "in every feed once" in out
     assert " NO" not in out
+    assert "no followers, same round ms" in out
     assert nothing_left()
+    document = json.loads((tmp_path / "feed.json").read_text())
+    assert {(r["followings"], r["same"]) for r in document["rows"]} == {(2, True), (5, True)}
+    assert [w["followers"] for w in document["writes"]] == [0, 3, 10]
+    assert_svg(tmp_path / "feed.svg")
 
 
 def test_max_followers_caps_the_audiences(capsys):

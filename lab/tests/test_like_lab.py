@@ -9,7 +9,7 @@ from posts.models import Post
 # The threads have connections of their own: they see only committed rows.
 pytestmark = pytest.mark.django_db(transaction=True)
 
-EXACT = [s for s in like_lab.STRATEGIES if s.name != "read-modify-write"]
+EXACT = [s for s in like_lab.STRATEGIES if s.key != "rmw"]
 
 
 def test_every_strategy_but_read_modify_write_ends_exact():
@@ -23,15 +23,15 @@ def test_every_strategy_but_read_modify_write_ends_exact():
 
 
 def test_read_modify_write_reports_what_it_lost():
-    [r] = like_lab.measure(threads=4, likes_per_thread=5, strategies=like_lab.STRATEGIES[:1])
+    [r] = like_lab.measure(threads=4, likes_per_thread=5, strategies=[like_lab.strategy("rmw")])
 
     assert r.like_rows == 20
     assert r.lost == 20 - r.stored
     assert r.count_equals_rows is (r.stored == 20)
 
 
-SHARDED = next(s for s in like_lab.STRATEGIES if s.name.endswith("(product)"))
-PRODUCT = like_lab.STRATEGIES[-1]
+SHARDED = like_lab.strategy("sharded")
+PRODUCT = like_lab.strategy("service")
 
 
 def test_repeat_adds_the_runs_up_and_the_scratch_tables_are_left_empty():
@@ -54,7 +54,7 @@ def test_the_sharded_count_is_the_sum_over_the_slots():
         )
     )
     assert slots == {1: 3, 2: 1}
-    assert like_lab.stored_count(counter_id, sharded=True) == 4
+    assert like_lab.stored_count(counter_id, count="slots") == 4
 
 
 def test_percentiles():
@@ -66,7 +66,9 @@ def test_percentiles():
 
 @pytest.mark.mysql
 def test_sixteen_threads_on_mariadb():
-    results = {r.strategy: r for r in like_lab.measure(threads=16, likes_per_thread=10)}
+    results = {
+        r.strategy: r for r in like_lab.measure(threads=16, likes_per_thread=10, processes=2)
+    }
 
     for strategy in EXACT:
         r = results[strategy.name]
@@ -84,3 +86,37 @@ def test_the_product_row_likes_a_real_post_and_leaves_nothing_behind():
     assert not get_user_model().objects.exists()
     assert not Post.objects.exists()
     assert not Like.objects.exists()
+
+
+def test_the_buffered_count_is_exact_before_and_after_its_flush():
+    counter_id = like_lab.reset()
+    for member_id in (1, 2, 3):
+        like_lab.like_buffered(counter_id, member_id)
+
+    assert like_lab.stored_count(counter_id, count="counter") == 0  # nothing flushed yet
+    assert like_lab.buffered_count(counter_id) == 3  # the read adds what is pending
+    assert like_lab.flush_buffered(counter_id) == 3
+    assert like_lab.flush_buffered(counter_id) == 0  # each like is added once
+    assert like_lab.stored_count(counter_id, count="counter") == 3
+    assert like_lab.buffered_count(counter_id) == 3
+    like_lab.like_buffered(counter_id, 4)
+    assert like_lab.buffered_count(counter_id) == 4
+
+
+def test_clients_in_processes_give_the_same_results_as_threads():
+    chosen = [like_lab.strategy("pessimistic"), like_lab.strategy("buffered")]
+    threads = like_lab.measure(threads=4, likes_per_thread=3, strategies=chosen)
+    processes = like_lab.measure(threads=4, likes_per_thread=3, strategies=chosen, processes=2)
+
+    for a, b in zip(threads, processes, strict=True):
+        assert (a.attempted, a.like_rows, a.stored, a.lost) == (12, 12, 12, 0), a
+        assert (b.attempted, b.like_rows, b.stored, b.lost) == (12, 12, 12, 0), b
+        assert len(b.latencies) == 12
+        assert b.seconds > 0
+
+
+@pytest.mark.parametrize(("threads", "processes", "sizes"), [(5, 2, [3, 2]), (2, 4, [1, 1])])
+def test_clients_are_spread_over_the_processes(threads, processes, sizes):
+    groups = like_lab._spread(threads, min(processes, threads))
+    assert [len(g) for g in groups] == sizes
+    assert [n for g in groups for n in g] == list(range(threads))

@@ -1,3 +1,5 @@
+import contextlib
+
 import pytest
 from django.db import IntegrityError, transaction
 
@@ -104,21 +106,29 @@ def test_16_concurrent_likes_are_exact():
     assert services.like_counts_differences() == []
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_like_while_the_post_is_being_deleted_is_a_not_found(monkeypatch):
-    """The post passed the existence check, then its deletion committed before the
-    like's insert: the foreign key fails, and that is the post not found."""
-    member, post = a_member(), a_post()
-    post_id = post.pk
-    posts.post_delete(post_id=post_id)
-    checks = iter([True])  # the check before the insert still saw the post
-    real = services.posts.post_exists
-    monkeypatch.setattr(
-        services.posts,
-        "post_exists",
-        lambda *, post_id: next(checks, None) or real(post_id=post_id),
-    )
+class TestAPostDeletedWhileLiked:
+    def test_a_like_after_the_delete_is_post_not_found(self):
+        post, kim = a_post(), a_member()
+        post_id = post.pk
+        posts.post_delete(post_id=post_id)
+        with pytest.raises(services.PostNotFound):
+            services.like_add(member_id=kim.pk, post_id=post_id)
+        assert not Like.objects.exists()
 
-    with pytest.raises(services.PostNotFound):
-        services.like_add(member_id=member.pk, post_id=post_id)
-    assert not Like.objects.filter(post_id=post_id).exists()
+    @pytest.mark.django_db(transaction=True)
+    def test_likes_racing_the_delete_are_never_an_error(self):
+        crowd = [a_member() for _ in range(6)]
+        for _ in range(4):
+            post = a_post()
+
+            def like_or_delete(member, post_id=post.pk):
+                if member is None:
+                    posts.post_delete(post_id=post_id)
+                    return
+                with contextlib.suppress(services.PostNotFound):  # a 404: the post went first
+                    services.like_add(member_id=member.pk, post_id=post_id)
+
+            assert run_together(like_or_delete, [*crowd, None]) == []
+            assert not Like.objects.filter(post_id=post.pk).exists()
+            assert not LikeCount.objects.filter(post_id=post.pk).exists()
+        assert services.like_counts_differences() == []

@@ -15,6 +15,9 @@ from lab import seeding
 from members import services as members
 from posts.facades import today
 
+# The study notes' range starts here, as birthdates do; MySQL's DATETIME starts at year 1000.
+EARLIEST_DAY = date(1900, 1, 1)
+
 
 def iso_date(value: str) -> date:
     try:
@@ -44,6 +47,8 @@ class Command(BaseCommand):
             raise CommandError("--count must be a positive number.")
         if start > end:
             raise CommandError(f"--start {start} is after --end {end}.")
+        if start < EARLIEST_DAY:
+            raise CommandError(f"--start {start} is before {EARLIEST_DAY}, the earliest day.")
         if members.member_public(member_id=member) is None:
             raise CommandError(f"No member with id {member}.")
         if connection.vendor == "mysql":
