@@ -122,3 +122,30 @@ class PullAuthor(models.Model):
 
     def __str__(self) -> str:
         return f"author {self.member_id} pulled from {self.pulled_from:%Y-%m-%d %H:%M:%S}"
+
+
+class FeedFloor(models.Model):
+    """How far down a member's feed is whole: it holds every post it should hold newer
+    than ``post_id``; older ones may have been trimmed away to keep it at its cap.
+
+    A trim raises it to the newest post it took out; a refill or a rebuild that puts
+    older posts back lowers it again. No row: nothing was ever trimmed (0). The
+    checks read it, so a feed that lost an entry to a deleted post (799 left) or to
+    an unfollow is not taken for one that lost a post it should show.
+    """
+
+    owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("owner"),
+    )
+    post_id = models.BigIntegerField(_("whole above post"))
+
+    class Meta:
+        verbose_name = _("feed floor")
+        verbose_name_plural = _("feed floors")
+
+    def __str__(self) -> str:
+        return f"{self.owner_id}'s feed is whole above post {self.post_id}"

@@ -23,7 +23,7 @@ from core import outbox
 from core.cache import local_forget, local_get_or_set
 from core.db import retry_on_lock_conflict
 from core.pagination import Cursor, Page, keyset_page
-from feeds.models import FanoutJob, FeedEntry, PullAuthor
+from feeds.models import FanoutJob, FeedEntry, FeedFloor, PullAuthor
 from follows import services as follows
 from posts import services as posts
 
@@ -123,15 +123,37 @@ def feed_clear(*, owner_id: int, limit: int) -> int:
     return deleted
 
 
+@transaction.atomic
 def feed_trim(*, owner_id: int, keep: int | None = None) -> int:
-    """Keep the newest ``keep`` (FEED_MAX_ENTRIES) entries of a feed; returns rows removed."""
+    """Keep the newest ``keep`` (FEED_MAX_ENTRIES) entries of a feed; returns rows removed.
+
+    Raises the feed's floor to the newest post it took out: what is below may be gone.
+    """
     keep = settings.FEED_MAX_ENTRIES if keep is None else keep
+    _floor_locked(owner_id)  # one trim or repair of a feed at a time
     newest = FeedEntry.objects.filter(owner_id=owner_id).order_by("-post_id")
     cutoff = newest.values_list("post_id", flat=True)[keep : keep + 1].first()
     if cutoff is None:
         return 0
     deleted, _ = FeedEntry.objects.filter(owner_id=owner_id, post_id__lte=cutoff).delete()
+    FeedFloor.objects.filter(owner_id=owner_id, post_id__lt=cutoff).update(post_id=cutoff)
     return deleted
+
+
+def _floor_locked(owner_id: int) -> int:
+    """The feed's floor (0: never trimmed), its row locked until the transaction ends."""
+    FeedFloor.objects.bulk_create([FeedFloor(owner_id=owner_id, post_id=0)], ignore_conflicts=True)
+    return FeedFloor.objects.select_for_update().get(owner_id=owner_id).post_id
+
+
+def feed_floors(*, owner_ids: Iterable[int]) -> dict[int, int]:
+    """``{owner_id: floor}``: each feed holds every post it should newer than its floor."""
+    owner_ids = list(set(owner_ids))
+    found: dict[int, int] = {}
+    for start in range(0, len(owner_ids), CHUNK_SIZE):
+        rows = FeedFloor.objects.filter(owner_id__in=owner_ids[start : start + CHUNK_SIZE])
+        found.update(rows.values_list("owner_id", "post_id"))
+    return {owner_id: found.get(owner_id, 0) for owner_id in owner_ids}
 
 
 def feed_trim_some(*, owner_ids: Iterable[int], rng: random.Random | None = None) -> int:
@@ -170,13 +192,6 @@ def feeds_holding(*, post_id: int) -> dict[int, int]:
     for owner_id in rows:
         held[owner_id] = held.get(owner_id, 0) + 1
     return held
-
-
-def feed_oldest_post_id(*, owner_id: int) -> int | None:
-    """The oldest post id kept in a full feed (None while the feed is below its cap)."""
-    newest = FeedEntry.objects.filter(owner_id=owner_id).order_by("-post_id")
-    keep = settings.FEED_MAX_ENTRIES
-    return newest.values_list("post_id", flat=True)[keep - 1 : keep].first()
 
 
 # --- the outbox ------------------------------------------------------------------
@@ -386,15 +401,16 @@ def _required(*, member_id: int, followees: set[int]) -> list[tuple[int, int]]:
 
 
 def _compare(
-    *, member_id: int, followees: set[int], stored: list[tuple[int, int]]
+    *, member_id: int, followees: set[int], stored: list[tuple[int, int]], floor: int
 ) -> FeedDifferences:
     """The feed's rows against its sources.
 
     A row is *extra* when its author is neither the owner nor someone they follow
     (a feed row that outlived its follow), or is not the post's author. Rows of a
     followed author who is pulled are allowed, not required. A post is *missing*
-    when it is required and among the newest FEED_MAX_ENTRIES of what the feed may
-    hold: rows beyond the cap that a sampled trim has not reached are no fault.
+    when it is required and newer than the feed's floor: what is older may have
+    been trimmed away, and a feed that lost rows to a deleted post or an unfollow
+    is not short of anything it should show.
     """
     seen: dict[int, int] = {}
     for post_id, _ in stored:
@@ -408,9 +424,8 @@ def _compare(
         if author not in allowed or authors.get(post_id, author) != author
     }
     kept = set(seen) - extra
-    required = {post_id for post_id, _ in _required(member_id=member_id, followees=followees)}
-    window = sorted(required | kept, reverse=True)[: settings.FEED_MAX_ENTRIES]
-    missing = {post_id for post_id in window if post_id in required and post_id not in kept}
+    required = _required(member_id=member_id, followees=followees)
+    missing = {post_id for post_id, _ in required if post_id > floor and post_id not in kept}
     return FeedDifferences(missing=missing, extra=extra, twice=twice)
 
 
@@ -418,28 +433,39 @@ def feed_differences(*, member_id: int) -> FeedDifferences:
     """What is wrong with a member's feed (``rebuild_feeds --check``); reads only."""
     stored = feed_entries(owner_id=member_id)
     followees = set(follows.followee_ids(member_id=member_id))
-    return _compare(member_id=member_id, followees=followees, stored=stored)
+    [floor] = feed_floors(owner_ids=[member_id]).values()
+    return _compare(member_id=member_id, followees=followees, stored=stored, floor=floor)
 
 
 @retry_on_lock_conflict
 @transaction.atomic
 def feed_repair(*, member_id: int) -> FeedDifferences:
-    """Make a feed right: add what is missing, remove what is extra or doubled; returns
-    what was wrong. The refill after an unfollow, and ``rebuild_feeds``.
+    """Make a feed right, and full again: add what is missing, remove what is extra or
+    doubled, then put back the newest posts below its floor that fit under the cap
+    (the refill after an unfollow, and ``rebuild_feeds``); returns what was wrong.
 
-    The feed is read first, then the member's follows, locked: a follow that comes
-    after the read brings its own backfill (its rows were not read, so they stay),
-    and an unfollow waits for this commit, then removes what this wrote.
+    The feed's floor is locked first, then the feed read, then the member's follows
+    locked: a follow that comes after the read brings its own backfill (its rows were
+    not read, so they stay), and an unfollow waits for this commit, then removes what
+    this wrote.
     """
+    floor = _floor_locked(member_id)
     stored = feed_entries(owner_id=member_id)
     followees = follows.followees_locked(follower_id=member_id)
-    wrong = _compare(member_id=member_id, followees=followees, stored=stored)
+    wrong = _compare(member_id=member_id, followees=followees, stored=stored, floor=floor)
     gone = wrong.extra | wrong.twice
     if gone:
         FeedEntry.objects.filter(owner_id=member_id, post_id__in=gone).delete()
-    author_of = dict(_required(member_id=member_id, followees=followees))
-    back = (wrong.missing | wrong.twice) - wrong.extra
+    required = _required(member_id=member_id, followees=followees)
+    author_of = dict(required)
+    held = ({post_id for post_id, _ in stored} - wrong.extra) | wrong.missing
+    below = [post_id for post_id, _ in required if post_id <= floor and post_id not in held]
+    room = max(0, settings.FEED_MAX_ENTRIES - len(held))
+    back = sorted((wrong.missing | wrong.twice) - wrong.extra) + below[:room]
     _insert([(member_id, post_id, author_of[post_id]) for post_id in sorted(back)])
+    # Whole above the newest required post still left out (none left out: whole).
+    new_floor = below[room] if len(below) > room else 0
+    FeedFloor.objects.filter(owner_id=member_id).update(post_id=new_floor)
     return wrong
 
 
@@ -482,12 +508,10 @@ def post_reach(*, post_id: int) -> PostReach | None:
         after = chunk[-1][0]
     pulled = author in pull_authors_now()
     missing, trimmed = [], 0
-    for owner in [] if pulled else follower_ids:
-        if owner in held:
-            continue
-        oldest = feed_oldest_post_id(owner_id=owner)
-        if oldest is not None and post_id < oldest:
-            trimmed += 1
+    lacking = [] if pulled else [owner for owner in follower_ids if owner not in held]
+    for owner, floor in sorted(feed_floors(owner_ids=lacking).items()):
+        if post_id <= floor:
+            trimmed += 1  # the feed was trimmed past it
         else:
             missing.append(owner)
     if author not in held:

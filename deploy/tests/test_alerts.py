@@ -45,7 +45,7 @@ def test_the_rules_load(tmp_path):
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "13 rules found" in result.stdout
+    assert "14 rules found" in result.stdout
 
 
 def test_replica_lag_fires_past_the_routers_threshold_only(tmp_path):

@@ -193,7 +193,11 @@ class TestPasswordReset:
         assert outbox_mail.outbox == []
         assert OutboundMail.objects.get(kind="reset").done_at is not None
 
-    @override_settings(PASSWORD_RESET_RATE_PER_EMAIL="3/h", PASSWORD_RESET_RATE_PER_ADDRESS="100/h")
+    @override_settings(
+        RATELIMIT_ENABLE=True,
+        PASSWORD_RESET_RATE_PER_EMAIL="3/h",
+        PASSWORD_RESET_RATE_PER_ADDRESS="100/h",
+    )
     def test_throttled_per_email_whoever_asks(self, django_capture_on_commit_callbacks):
         member = a_member()
         with django_capture_on_commit_callbacks(execute=True):
@@ -204,7 +208,11 @@ class TestPasswordReset:
         assert answers == [302, 302, 302, 429]
         assert len(outbox_mail.outbox) == 3
 
-    @override_settings(PASSWORD_RESET_RATE_PER_EMAIL="100/h", PASSWORD_RESET_RATE_PER_ADDRESS="3/h")
+    @override_settings(
+        RATELIMIT_ENABLE=True,
+        PASSWORD_RESET_RATE_PER_EMAIL="100/h",
+        PASSWORD_RESET_RATE_PER_ADDRESS="3/h",
+    )
     def test_throttled_per_address_whichever_email(self, client):
         answers = [ask_reset(client, f"someone{i}@example.com") for i in range(4)]
         assert [a.status_code for a in answers] == [302, 302, 302, 429]
