@@ -11,9 +11,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from core.web.http import api_login_required, bad_request, json_error, json_response
+from core.web.http import api_login_required, bad_request, json_error, json_response, page_url
 from posts import facades
-from posts.forms import CalendarPageForm, CalendarRangeForm, error_text
+from posts.forms import CalendarDayForm, CalendarPageForm, CalendarRangeForm, error_text
 
 
 @login_required
@@ -29,6 +29,28 @@ def my_calendar(request: HttpRequest) -> HttpResponse:
     month = form.cleaned_data["month"] or facades.today()
     grid = facades.calendar_month(member_id=request.user.pk, month=month)
     return render(request, "posts/calendar_month.html", {"cal": grid})
+
+
+@login_required
+@require_safe
+def my_calendar_day(request: HttpRequest, day: str) -> HttpResponse:
+    data = request.GET.copy()
+    data["day"] = day
+    form = CalendarDayForm(data)
+    if not form.is_valid():
+        return bad_request(request, error_text(form))
+    found = facades.calendar_day(
+        member_id=request.user.pk, day=form.cleaned_data["day"], cursor=form.cursor()
+    )
+    return render(
+        request,
+        "posts/calendar_day.html",
+        {
+            "cal": found,
+            "older_url": page_url(request, found.older),
+            "newer_url": page_url(request, found.newer),
+        },
+    )
 
 
 @api_login_required

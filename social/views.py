@@ -15,12 +15,22 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.pagination import CursorForm
-from core.web.http import api_login_required, bad_request, json_error, json_response, page_url
+from core.web.http import (
+    api_login_required,
+    asks_for_json,
+    bad_request,
+    json_error,
+    json_response,
+    local_url,
+    page_url,
+)
 from core.web.pagecache import public_page
 from posts.forms import PostForm, error_text
 from social import facades, usecases
@@ -157,14 +167,45 @@ def new_post(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def delete_post(request: HttpRequest, post_id: int) -> HttpResponse:
-    usecases.post_remove(member_id=request.user.pk, post_id=post_id)
-    messages.success(request, _("Your post is deleted."))
-    return redirect("member_timeline", member_id=request.user.pk)
+    """GET asks first (nothing is lost by a slip); POST deletes."""
+    if request.method == "POST":
+        usecases.post_remove(member_id=request.user.pk, post_id=post_id)
+        if asks_for_json(request):  # asked and answered in place, on the page
+            return json_response({"deleted": post_id, "message": _("Your post is deleted.")})
+        messages.success(request, _("Your post is deleted."))
+        return redirect("member_timeline", member_id=request.user.pk)
+    entry = facades.own_post(member_id=request.user.pk, post_id=post_id)
+    back = local_url(request, request.GET.get("next")) or reverse(
+        "member_timeline", args=[request.user.pk]
+    )
+    return render(
+        request,
+        "social/delete_post.html",
+        {"post": entry, "back": f"{back.split('#')[0]}#post-{post_id}"},
+    )
 
 
 # --- following -------------------------------------------------------------------------------
+
+
+def _followed(request: HttpRequest, member_id: int) -> HttpResponse:
+    """Back to the member's page; the page's script gets the card's new state instead."""
+    if not asks_for_json(request):
+        return redirect("member_timeline", member_id=member_id)
+    card = facades.member_card(member_id=member_id, viewer_id=request.user.pk)
+    n = card.counts.followers
+    return json_response(
+        {
+            "followed": card.followed,
+            "followers": n,
+            # The msgid of the card's {% blocktranslate count %}.
+            "followers_label": ngettext("%(n)s follower", "%(n)s followers", n) % {"n": n},
+            "action": reverse("unfollow" if card.followed else "follow", args=[member_id]),
+            "label": _("Unfollow") if card.followed else _("Follow"),
+        }
+    )
 
 
 @login_required
@@ -174,14 +215,14 @@ def follow(request: HttpRequest, member_id: int) -> HttpResponse:
         usecases.follow(follower_id=request.user.pk, followee_id=member_id)
     except ValidationError as exc:
         return bad_request(request, " ".join(exc.messages))
-    return redirect("member_timeline", member_id=member_id)
+    return _followed(request, member_id)
 
 
 @login_required
 @require_POST
 def unfollow(request: HttpRequest, member_id: int) -> HttpResponse:
     usecases.unfollow(follower_id=request.user.pk, followee_id=member_id)
-    return redirect("member_timeline", member_id=member_id)
+    return _followed(request, member_id)
 
 
 @public_page
