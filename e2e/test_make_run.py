@@ -37,26 +37,31 @@ COVERED = """() => {
 }"""
 
 
-@pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("lang", LOCALES)
-def test_no_leftovers_in_the_way(make_run, browser: Browser, shoot, lang, size):
+@pytest.fixture(params=[(lang, size) for lang in LOCALES for size in SIZES], ids="-".join)
+def visitor(request, make_run, browser: Browser):
+    """A page in a browser of each language and size, and the name for its screenshots."""
+    lang, size = request.param
     context = browser.new_context(locale=LOCALES[lang], viewport=SIZES[size])
     context.set_default_timeout(10_000)
-    page = context.new_page()
-    name = f"{lang}-{size}"
+    yield context.new_page(), lang, f"{lang}-{size}"
+    context.close()
 
-    # The debug toolbar is there for the developer (its handle, folded), on no post's text.
+
+def test_the_debug_toolbar_covers_no_post(make_run, visitor, shoot):
+    """There for the developer (its handle, folded), on no post's text at any scroll."""
+    page, _, name = visitor
     page.goto(f"{make_run}/posts/")
-    handle = page.locator("#djDebugToolbarHandle")  # in the toolbar's shadow root
-    expect(handle).to_be_visible()
+    expect(page.locator("#djDebugToolbarHandle")).to_be_visible()  # in its shadow root
     assert page.evaluate(COVERED) == []
     shoot(page, f"17-make-run-timeline-{name}")
 
-    # A page that does not exist: the site's own 404, not Django's 980 px debug page.
+
+def test_a_missing_page_is_the_sites_404(make_run, visitor, shoot):
+    """Not Django's debug page (980 px wide, the URL patterns)."""
+    page, lang, name = visitor
     response = page.goto(f"{make_run}/no/such/page/")
     assert response.status == 404
     expect(page.locator("main h1")).to_have_text(NOT_FOUND[lang])
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     expect(page.get_by_text("URLconf")).to_have_count(0)
     shoot(page, f"17-make-run-not-found-{name}")
-    context.close()
