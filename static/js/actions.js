@@ -95,7 +95,7 @@
         .then(function (answer) {
           var post = link.closest(".post");
           var note = document.createElement(post.tagName);
-          note.className = "post deleted";
+          note.className = "deleted";
           note.setAttribute("role", "status");
           note.textContent = answer.message;
           note.tabIndex = -1;
