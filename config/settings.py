@@ -41,7 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    "axes",
+    "members.throttle_app.LoginThrottleConfig",  # django-axes, named in both languages
     "csp",
     "django_prometheus",
     "django_guid",
@@ -95,6 +95,13 @@ if DEBUG_TOOLBAR:
     MIDDLEWARE.insert(0, "debug_toolbar.middleware.DebugToolbarMiddleware")
     INTERNAL_IPS = ["127.0.0.1"]
     DEBUG_TOOLBAR_CONFIG = {"SHOW_COLLAPSED": True}
+if DEBUG:
+    # The site's 404 page, not Django's technical one; inside the language, the session
+    # and the member, so that the page has them.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "core.web.middleware.ReadableNotFoundMiddleware",
+    )
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 from django.views.i18n import set_language
@@ -18,6 +19,10 @@ from social.views import api as social_api
 api = new_api()
 api.add_router("", social_api)
 api.add_router("", posts_api)
+
+# The admin says whose it is, in the visitor's language (Django's default: "Django administration").
+admin.site.site_header = _("SNS administration")
+admin.site.site_title = _("SNS administration")
 
 
 @require_safe

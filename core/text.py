@@ -15,6 +15,7 @@ and a service call from a shell accept and store exactly the same text.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from django import forms
@@ -29,6 +30,20 @@ BLANK_GRAPHICS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 # Categories that draw nothing on their own: separators, controls and format
 # characters (zero-width space and joiners), combining marks, unassigned.
 INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Me"})
+
+
+# Hangul: syllables, conjoining jamo (and their extensions), compatibility jamo.
+HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff]")
+
+
+def text_language(value: str) -> str | None:
+    """``"ko"`` for text with Hangul in it, else None (the page's language applies).
+
+    A page marks such text with ``lang="ko"`` whatever the interface's language, so that
+    its lines break between words, as Korean does (``:lang(ko)`` in site.css), and a
+    screen reader reads it in a Korean voice. Other scripts are not told apart.
+    """
+    return "ko" if HANGUL.search(value) else None
 
 
 def normalize_text(value: str, *, multiline: bool = False) -> str:

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import StrictDateField, StrictIntegerField
+from core.pagination import CursorForm
 from posts.facades import FIRST_YEAR, LAST_YEAR
 from posts.models import Post
 
@@ -56,6 +57,21 @@ class CalendarPageForm(forms.Form):
         if data.get("month") and data.get("year"):
             raise forms.ValidationError(_("Give either month or year, not both."))
         return data
+
+
+class CalendarDayForm(CursorForm):
+    """The day of ``/me/calendar/<YYYY-MM-DD>/`` and the page's ``?before=``/``?after=``."""
+
+    day = StrictDateField()
+
+    def clean_day(self) -> date:
+        day = self.cleaned_data["day"]
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise forms.ValidationError(
+                _("The year must be %(first)d to %(last)d.")
+                % {"first": FIRST_YEAR, "last": LAST_YEAR}
+            )
+        return day
 
 
 class CalendarRangeForm(forms.Form):

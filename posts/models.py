@@ -21,6 +21,7 @@ from core.text import LinesField, normalize_text
 
 CONTENTS_MAX_LENGTH = 500
 MEMBER_TIMELINE_INDEX = "post_member_id"
+MEMBER_DAY_INDEX = "post_member_created_date"
 
 
 def local_date(moment: datetime) -> date:
@@ -54,8 +55,9 @@ class Post(models.Model):
             # One member's timeline: WHERE member_id = ? AND id < ? ORDER BY id DESC.
             models.Index(fields=["member", "id"], name=MEMBER_TIMELINE_INDEX),
             # The study notes' calendar query: WHERE member_id = ? AND created_date
-            # BETWEEN ? AND ? GROUP BY created_date, read from the index alone.
-            models.Index(fields=["member", "created_date"], name="post_member_created_date"),
+            # BETWEEN ? AND ? GROUP BY created_date, read from the index alone; and a
+            # day's posts (the id that ends every entry orders them, pages by key).
+            models.Index(fields=["member", "created_date"], name=MEMBER_DAY_INDEX),
         ]
         constraints = [
             models.CheckConstraint(

@@ -22,7 +22,7 @@ from core.db import retry_on_lock_conflict
 from core.exceptions import NotFound
 from core.pagination import Cursor, Page, keyset_page
 from core.web.pagecache import public_pages_changed
-from posts.models import MEMBER_TIMELINE_INDEX, DailyPostCount, Post
+from posts.models import MEMBER_DAY_INDEX, MEMBER_TIMELINE_INDEX, DailyPostCount, Post
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,16 @@ def timeline_page(*, cursor: Cursor, member_id: int | None = None) -> Page[Post]
         return keyset_page(Post.objects.only(*TIMELINE_FIELDS), cursor)
     posts = Post.objects.filter(member_id=member_id).only(*TIMELINE_FIELDS)
     return keyset_page(posts, cursor, index=MEMBER_TIMELINE_INDEX)
+
+
+def day_posts_page(*, member_id: int, day: date, cursor: Cursor) -> Page[Post]:
+    """A page of the member's posts written on ``day`` (in TIME_ZONE), newest first.
+
+    Read from the (member_id, created_date) index: its entries end with the id,
+    so the day's posts lie in id order and a page seeks to its cursor.
+    """
+    posts = Post.objects.filter(member_id=member_id, created_date=day).only(*TIMELINE_FIELDS)
+    return keyset_page(posts, cursor, index=MEMBER_DAY_INDEX)
 
 
 def _posts_per_day(member_id: int | None) -> QuerySet:

@@ -13,9 +13,15 @@ from django.views.decorators.http import require_safe
 from ninja import Field, Router, Schema, Status
 
 from core.web.api import errors, form_parameters, session
-from core.web.http import bad_request
+from core.web.http import bad_request, page_url
 from posts import facades
-from posts.forms import MAX_RANGE_DAYS, CalendarPageForm, CalendarRangeForm, error_text
+from posts.forms import (
+    MAX_RANGE_DAYS,
+    CalendarDayForm,
+    CalendarPageForm,
+    CalendarRangeForm,
+    error_text,
+)
 
 api = Router(tags=["calendar"])
 
@@ -46,6 +52,28 @@ def my_calendar(request: HttpRequest) -> HttpResponse:
     month = form.cleaned_data["month"] or facades.today()
     grid = facades.calendar_month(member_id=request.user.pk, month=month)
     return render(request, "posts/calendar_month.html", {"cal": grid})
+
+
+@login_required
+@require_safe
+def my_calendar_day(request: HttpRequest, day: str) -> HttpResponse:
+    data = request.GET.copy()
+    data["day"] = day
+    form = CalendarDayForm(data)
+    if not form.is_valid():
+        return bad_request(request, error_text(form))
+    found = facades.calendar_day(
+        member_id=request.user.pk, day=form.cleaned_data["day"], cursor=form.cursor()
+    )
+    return render(
+        request,
+        "posts/calendar_day.html",
+        {
+            "cal": found,
+            "older_url": page_url(request, found.older),
+            "newer_url": page_url(request, found.newer),
+        },
+    )
 
 
 @api.api_operation(

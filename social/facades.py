@@ -19,7 +19,7 @@ from likes import services as likes
 from members import services as members
 from members.services import MemberNotFound, PublicMember
 from posts import services as posts
-from posts.services import PostNotFound
+from posts.services import NotTheAuthor, PostNotFound
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,14 @@ def post(*, post_id: int, viewer_id: int | None = None) -> TimelineEntry:
     if found is None:
         raise PostNotFound(post_id)
     return _entries([found], viewer_id)[0]
+
+
+def own_post(*, member_id: int, post_id: int) -> TimelineEntry:
+    """The member's own post, as a page shows it; someone else's is ``NotTheAuthor``."""
+    entry = post(post_id=post_id, viewer_id=member_id)
+    if entry.member_id != member_id:
+        raise NotTheAuthor(post_id)
+    return entry
 
 
 def home(*, member_id: int, cursor: Cursor) -> Timeline:

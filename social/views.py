@@ -17,8 +17,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_ratelimit.decorators import ratelimit
 from ninja import Field, Path, Router, Schema, Status
@@ -26,7 +28,7 @@ from ninja.decorators import decorate_view
 
 from core.pagination import MAX_ID, CursorForm
 from core.web.api import errors, form_parameters, session
-from core.web.http import bad_request, page_url
+from core.web.http import asks_for_json, bad_request, json_response, local_url, page_url
 from core.web.pagecache import public_page
 from core.web.security import rate
 from posts.forms import PostForm, error_text
@@ -241,17 +243,48 @@ def new_post(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def delete_post(request: HttpRequest, post_id: int) -> HttpResponse:
-    usecases.post_remove(member_id=request.user.pk, post_id=post_id)
-    messages.success(request, _("Your post is deleted."))
-    return redirect("member_timeline", member_id=request.user.pk)
+    """GET asks first (nothing is lost by a slip); POST deletes."""
+    if request.method == "POST":
+        usecases.post_remove(member_id=request.user.pk, post_id=post_id)
+        if asks_for_json(request):  # asked and answered in place, on the page
+            return json_response({"deleted": post_id, "message": _("Your post is deleted.")})
+        messages.success(request, _("Your post is deleted."))
+        return redirect("member_timeline", member_id=request.user.pk)
+    entry = facades.own_post(member_id=request.user.pk, post_id=post_id)
+    back = local_url(request, request.GET.get("next")) or reverse(
+        "member_timeline", args=[request.user.pk]
+    )
+    return render(
+        request,
+        "social/delete_post.html",
+        {"post": entry, "back": f"{back.split('#')[0]}#post-{post_id}"},
+    )
 
 
 # --- following -------------------------------------------------------------------------------
 
 # Follows and unfollows together, per member.
 follows_per_member = ratelimit(group="follows", key="user", rate=rate("RATE_LIMIT_FOLLOWS"))
+
+
+def _followed(request: HttpRequest, member_id: int) -> HttpResponse:
+    """Back to the member's page; the page's script gets the card's new state instead."""
+    if not asks_for_json(request):
+        return redirect("member_timeline", member_id=member_id)
+    card = facades.member_card(member_id=member_id, viewer_id=request.user.pk)
+    n = card.counts.followers
+    return json_response(
+        {
+            "followed": card.followed,
+            "followers": n,
+            # The msgid of the card's {% blocktranslate count %}.
+            "followers_label": ngettext("%(n)s follower", "%(n)s followers", n) % {"n": n},
+            "action": reverse("unfollow" if card.followed else "follow", args=[member_id]),
+            "label": _("Unfollow") if card.followed else _("Follow"),
+        }
+    )
 
 
 @login_required
@@ -262,7 +295,7 @@ def follow(request: HttpRequest, member_id: int) -> HttpResponse:
         usecases.follow(follower_id=request.user.pk, followee_id=member_id)
     except ValidationError as exc:
         return bad_request(request, " ".join(exc.messages))
-    return redirect("member_timeline", member_id=member_id)
+    return _followed(request, member_id)
 
 
 @login_required
@@ -270,7 +303,7 @@ def follow(request: HttpRequest, member_id: int) -> HttpResponse:
 @follows_per_member
 def unfollow(request: HttpRequest, member_id: int) -> HttpResponse:
     usecases.unfollow(follower_id=request.user.pk, followee_id=member_id)
-    return redirect("member_timeline", member_id=member_id)
+    return _followed(request, member_id)
 
 
 @public_page

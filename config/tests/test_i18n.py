@@ -49,8 +49,10 @@ def test_errors_and_dates_in_korean(client):
     member = a_member(nickname="kim", birthdate=date(1990, 5, 17))
     client.force_login(member)
 
+    # Nicknames are not unique: the same one again is "yours already", not "taken".
     error = client.post("/me/nickname/", {"nickname": "kim"}, **KO).text
-    assert "이미 사용 중인 닉네임입니다." in error
+    assert "지금 쓰고 있는 닉네임과 같습니다." in error
+    assert "사용 중" not in error
 
     profile = client.get("/me/", **KO).text
     assert "1990년 5월 17일" in profile
@@ -95,3 +97,21 @@ def test_the_korean_catalogue_is_complete_and_compiled():
         catalog = gettext.GNUTranslations(mo)._catalog
     compiled = {key[0] if isinstance(key, tuple) else key for key in catalog}
     assert [m for m in msgids if m not in compiled] == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "texts"),
+    [
+        ({}, ["SNS administration", "Login throttle", "Access attempts"]),
+        (KO, ["SNS 관리", "로그인 제한", "로그인 시도 기록", "로그인 실패 기록"]),
+    ],
+)
+def test_the_admin_names_the_site_and_the_login_throttle(client, headers, texts):
+    client.force_login(a_member(is_staff=True, is_superuser=True))
+    index = client.get("/admin/", **headers).text
+    for text in texts:
+        assert text in index
+    assert "Django" not in index.split("<title>")[1].split("</title>")[0]
+    assert ">Axes<" not in index
+    changelist = client.get("/admin/axes/accessattempt/", **headers).text
+    assert ("시도 시각" in changelist) == (headers == KO)

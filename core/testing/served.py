@@ -1,5 +1,6 @@
 """The app served under gunicorn (config/gunicorn.py) on a loopback port, for the tests that
-need a real server: its settings are the tests', its database the one they name.
+need a real server: its settings are the tests', its database the one they name; and the
+site as `make run` serves it (``dev_server``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from core.testing.http import Browser, Response
@@ -71,6 +73,46 @@ def served(tmp_path, database_url: str, **extra_env: str):
         server.terminate()
         server.wait(timeout=15)
         log.close()
+
+
+@contextlib.contextmanager
+def dev_server(folder: Path):
+    """What `make run` serves, at its URL: DEBUG on, the debug toolbar, the demo community
+    in its own SQLite file under ``folder``, runserver on a loopback port."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))},
+        "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
+        "DEBUG": "1",
+        "DEBUG_TOOLBAR": "1",
+        "SECRET_KEY": "",
+        "CELERY_BROKER_URL": "",
+    }
+    manage = [sys.executable, "manage.py"]
+    for command in (["migrate", "-v0"], ["seed_demo"]):
+        subprocess.run([*manage, *command], cwd=BASE_DIR, env=env, check=True, timeout=300)
+    port = free_port()
+    log = (folder / "server.log").open("w")
+    server = subprocess.Popen(
+        [*manage, "runserver", "--noreload", "--skip-checks", f"127.0.0.1:{port}"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/posts/", timeout=2)  # noqa: S310 - loopback
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+        print((folder / "server.log").read_text()[-5000:])  # shown when a test fails
 
 
 def closed_port() -> int:

@@ -5,7 +5,8 @@ import unicodedata
 import pytest
 from django.core.exceptions import ValidationError
 
-from core.text import TextFormField, check_text, normalize_text
+from core.templatetags.text_tags import lang_attr
+from core.text import TextFormField, check_text, normalize_text, text_language
 
 HANGUL_NFD = unicodedata.normalize("NFD", "열글자한국어닉네임")
 
@@ -59,3 +60,24 @@ def test_the_form_field_counts_after_normalising():
     field = TextFormField(max_length=10)
     assert field.clean(HANGUL_NFD + " ") == "열글자한국어닉네임"
     assert TextFormField(max_length=3, multiline=True).clean("a\r\nb") == "a\nb"
+
+
+@pytest.mark.parametrize(
+    ("value", "language"),
+    [
+        ("이번 겨울은 든든합니다.", "ko"),
+        ("Keyset paging, 정말 빠르다", "ko"),
+        (unicodedata.normalize("NFD", "한"), "ko"),  # conjoining jamo
+        ("ㅋㅋㅋ", "ko"),  # compatibility jamo
+        ("Plain English.", None),
+        ("日本語のテキスト", None),
+        ("", None),
+    ],
+)
+def test_text_language_tells_korean_apart(value, language):
+    assert text_language(value) == language
+
+
+def test_the_lang_attr_filter():
+    assert lang_attr("든든합니다") == ' lang="ko"'
+    assert lang_attr("hello") == ""

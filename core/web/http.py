@@ -1,4 +1,5 @@
-"""What every app's views share: the 400 page, JSON errors, page links, the API's login."""
+"""What every app's views share: the 400 page, JSON errors, page links, the API's login,
+the answer a page's script asks for, and where a form may send a member back to."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from core.pagination import DEFAULT_SIZE, Cursor
@@ -22,6 +24,24 @@ def json_error(message: str, status: int) -> JsonResponse:
 
 def json_response(data: dict) -> JsonResponse:
     return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
+
+
+def asks_for_json(request: HttpRequest) -> bool:
+    """The page's own script (static/js/actions.js) sent the form: it wants JSON, not a 302.
+
+    A browser submitting the form itself accepts text/html first (and */* after it),
+    so only a request that prefers JSON gets it.
+    """
+    return request.get_preferred_type(["text/html", "application/json"]) == "application/json"
+
+
+def local_url(request: HttpRequest, url: str | None) -> str | None:
+    """``url`` if it leads to this site (a ``next`` or a referrer), else None."""
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return None
 
 
 def api_login_required(view):

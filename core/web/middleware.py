@@ -156,6 +156,25 @@ def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
     return response
 
 
+class ReadableNotFoundMiddleware:
+    """``make run`` (DEBUG) answers a missing page with the site's own 404 page.
+
+    With DEBUG on, Django answers one with its technical page: the URL patterns, 980 px
+    wide, unreadable on a phone, and not what a visitor trying the site should meet. The
+    debug toolbar still shows a developer the request. Installed only with DEBUG.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        html = response.get("Content-Type", "").startswith("text/html")
+        if response.status_code == 404 and html and not wants_json(request):
+            return page_not_found(request, Http404())
+        return response
+
+
 def not_found(request: HttpRequest, exception: NotFound) -> HttpResponse:
     if wants_json(request):
         return JsonResponse({"error": str(exception)}, status=404)

@@ -40,14 +40,11 @@ def _cell(day: CalendarDay) -> SafeString:
 
 def _label(first: date | None) -> SafeString:
     # The month's short name over the week it starts in; the cell is narrow, so
-    # CSS keeps the text on one line and lets it run over the next columns.
+    # CSS keeps the text on one line and lets it run over the next columns. Not a
+    # link: too small to tap; the months above the map are the way to each.
     if first is None:
         return mark_safe('<span class="heat-label"></span>')  # noqa: S308 - a constant
-    return format_html(
-        '<a class="heat-label" href="?month={}">{}</a>',
-        first.strftime("%Y-%m"),
-        date_format(first, "M"),
-    )
+    return format_html('<span class="heat-label">{}</span>', date_format(first, "M"))
 
 
 @register.simple_tag

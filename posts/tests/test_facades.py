@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.pagination import Cursor
 from core.testing.queries import assert_no_join_offset_or_count
 from posts import facades
 from posts.tests.mothers import a_member, a_post, posts_on_days
@@ -56,6 +57,29 @@ class TestCalendarMonth:
         with pytest.raises(facades.MemberNotFound):
             facades.calendar_month(member_id=999_999, month=date(2025, 3, 1))
 
+    def test_this_month_has_no_next_and_its_days_to_come_are_marked(self, on_day):
+        on_day(date(2025, 3, 10))
+        cal = facades.calendar_month(member_id=a_member().pk, month=date(2025, 3, 1))
+        assert (cal.previous, cal.next) == (date(2025, 2, 1), None)
+        days = {d.date: d for week in cal.weeks for d in week}
+        assert [days[date(2025, 3, n)].is_future for n in (9, 10, 11)] == [False, False, True]
+        last_month = facades.calendar_month(member_id=a_member().pk, month=date(2025, 2, 1))
+        assert last_month.next == date(2025, 3, 1)
+
+    @pytest.mark.parametrize(
+        ("today", "month", "just_begun"),
+        [
+            (date(2025, 3, 1), date(2025, 3, 1), True),
+            (date(2025, 3, 7), date(2025, 3, 1), True),
+            (date(2025, 3, 8), date(2025, 3, 1), False),
+            (date(2025, 3, 1), date(2025, 2, 1), False),
+        ],
+    )
+    def test_just_begun_in_the_first_week_of_this_month(self, on_day, today, month, just_begun):
+        on_day(today)
+        cal = facades.calendar_month(member_id=a_member().pk, month=month)
+        assert cal.just_begun is just_begun
+
 
 class TestCalendarYear:
     def test_weeks_levels_and_total(self):
@@ -82,12 +106,69 @@ class TestCalendarYear:
         assert len(cal.weeks) == 54
         assert (days[0], days[-1], len(days)) == (date(2028, 1, 1), date(2028, 12, 31), 366)
 
+    def test_its_months_with_totals_and_no_next_year_from_this_one(self, on_day):
+        on_day(date(2025, 3, 10))
+        member = a_member()
+        posts_on_days(member, {date(2025, 1, 1): 1, date(2025, 1, 31): 2, date(2025, 3, 10): 4})
+
+        cal = facades.calendar_year(member_id=member.pk, year=2025)
+
+        totals = [(m.month.month, m.total) for m in cal.months]
+        assert totals[:4] == [(1, 3), (2, 0), (3, 4), (4, 0)]
+        assert [m.month.month for m in cal.months if m.is_future] == list(range(4, 13))
+        assert [m.month.month for m in cal.months if m.is_current] == [3]
+        assert (cal.previous, cal.next) == (2024, None)
+        assert facades.calendar_year(member_id=member.pk, year=2024).next == 2025
+
     def test_other_years_posts_are_not_counted(self):
         member = a_member()
         posts_on_days(member, {date(2024, 12, 31): 3, date(2026, 1, 1): 3})
         cal = facades.calendar_year(member_id=member.pk, year=2025)
         assert cal.total == 0
         assert all(d.count == 0 for week in cal.weeks for d in week)
+
+
+class TestCalendarDay:
+    def test_a_page_of_the_days_posts_with_its_count(self):
+        member = a_member()
+        made = posts_on_days(member, {date(2025, 3, 4): 1, date(2025, 3, 5): 3})
+
+        with CaptureQueriesContext(connection) as ctx:
+            day = facades.calendar_day(
+                member_id=member.pk, day=date(2025, 3, 5), cursor=Cursor(size=2)
+            )
+
+        # The member, the page (its extra row says there is more), the day's count.
+        assert len(ctx.captured_queries) == 3
+        assert_no_join_offset_or_count(ctx.captured_queries)
+        assert [p.pk for p in day.posts] == [made[3].pk, made[2].pk]
+        assert day.count == 3
+        assert day.older == Cursor(before=made[2].pk, size=2)
+        assert day.newer is None
+        assert (day.previous, day.next) == (date(2025, 3, 4), date(2025, 3, 6))
+
+    @pytest.mark.parametrize(
+        ("day", "previous", "following"),
+        [
+            (date(1900, 1, 1), None, date(1900, 1, 2)),
+            (date(2025, 3, 9), date(2025, 3, 8), date(2025, 3, 10)),
+            (date(2025, 3, 10), date(2025, 3, 9), None),
+            (date(2025, 3, 11), date(2025, 3, 10), None),
+        ],
+    )
+    def test_the_days_around_it_stop_at_1900_and_today(self, on_day, day, previous, following):
+        on_day(date(2025, 3, 10))
+        found = facades.calendar_day(member_id=a_member().pk, day=day, cursor=Cursor())
+        assert (found.previous, found.next, found.count, found.posts) == (
+            previous,
+            following,
+            0,
+            [],
+        )
+
+    def test_unknown_member(self):
+        with pytest.raises(facades.MemberNotFound):
+            facades.calendar_day(member_id=999_999, day=date(2025, 3, 1), cursor=Cursor())
 
 
 def test_calendar_days_two_queries_and_days_with_posts_only():

@@ -101,6 +101,40 @@ def test_group_by_over_the_composite_index_reads_the_index_only(busy_members):
     assert "filesort" not in (plan["extra"] or "").lower(), plan
 
 
+@pytest.mark.parametrize("depth", ["first", "deep", "newer"])
+def test_a_days_posts_are_a_range_read_of_the_member_day_index(busy_members, depth):
+    """The calendar's day page: WHERE member_id = ? AND created_date = ? AND id < ?
+    ORDER BY id DESC, read from (member_id, created_date), whose entries end with the id."""
+    member, day = busy_members[3], date(2024, 3, 1)
+    posts_on_days(member, {day: 400})
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE TABLE posts_post")
+        cursor.fetchall()
+    ids = list(
+        Post.objects.filter(member=member, created_date=day)
+        .order_by("-id")
+        .values_list("id", flat=True)
+    )
+    cursor = {
+        "first": Cursor(size=20),
+        "deep": Cursor(before=ids[300], size=20),
+        "newer": Cursor(after=ids[300], size=20),
+    }[depth]
+
+    with CaptureQueriesContext(connection) as ctx:
+        page = services.day_posts_page(member_id=member.pk, day=day, cursor=cursor)
+
+    assert len(page.items) == 20
+    assert len(ctx.captured_queries) == (1 if depth == "first" else 2)
+    for query in ctx.captured_queries:
+        [plan] = explain_sql(query["sql"])
+        assert plan["key"] == "post_member_created_date", (query["sql"], plan)
+        assert "filesort" not in (plan["extra"] or "").lower(), plan
+        # "range": a seek to the cursor within the day, not a read from its newest entry.
+        expected = {"ref", "range"} if depth == "first" else {"range"}
+        assert plan["type"] in expected, (query["sql"], plan)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_eight_writers_for_one_member_leave_counts_equal_to_group_by():
     member = a_member()

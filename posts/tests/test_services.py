@@ -102,6 +102,34 @@ def test_timeline_page_of_one_member():
     assert [p.pk for p in page.items] == [p.pk for p in reversed(mine)]
 
 
+class TestDayPostsPage:
+    def test_one_member_one_day_newest_first(self):
+        member = a_member()
+        mine = posts_on_days(member, {date(2025, 1, 1): 3, date(2025, 1, 2): 2})
+        posts_on_days(a_member(), {date(2025, 1, 2): 2})
+
+        page = services.day_posts_page(member_id=member.pk, day=date(2025, 1, 2), cursor=Cursor())
+
+        assert [p.pk for p in page.items] == [mine[4].pk, mine[3].pk]
+        assert (page.older, page.newer) == (None, None)
+
+    @pytest.mark.parametrize(("size", "has_older"), [(2, True), (3, False), (4, False)])
+    def test_a_page_at_the_edges(self, size, has_older):
+        member = a_member()
+        posts_on_days(member, {date(2025, 1, 1): 3})
+        page = services.day_posts_page(
+            member_id=member.pk, day=date(2025, 1, 1), cursor=Cursor(size=size)
+        )
+        assert len(page.items) == min(size, 3)
+        assert (page.older is not None) == has_older
+
+    def test_a_day_without_posts(self):
+        page = services.day_posts_page(
+            member_id=a_member().pk, day=date(2025, 1, 1), cursor=Cursor()
+        )
+        assert (page.items, page.older, page.newer) == ([], None, None)
+
+
 class TestDailyCountsRebuild:
     def test_recomputes_from_posts(self):
         member, other = a_member(), a_member()

@@ -8,6 +8,8 @@ token per page costs a tenth of that.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django import template
 from django.middleware.csrf import get_token
 from django.urls import reverse
@@ -18,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 
+from core.text import text_language
 from social.facades import TimelineEntry
 
 register = template.Library()
@@ -51,6 +54,7 @@ class _Page:
         self.member_id = user.pk if user.is_authenticated else None
         self.token = get_token(request) if self.member_id is not None else ""
         self.here = request.get_full_path()
+        self.next_query = urlencode({"next": self.here})
         self.urls = _Urls()
         self.datetime_format = get_format("DATETIME_FORMAT")
         # Spelled out, so that makemessages finds each.
@@ -73,7 +77,7 @@ def _actions(post: TimelineEntry, page: _Page) -> str:
             post.likes,
         )
     like = format_html(
-        '<form class="inline" method="post" action="{}">'
+        '<form class="inline" method="post" action="{}" data-inplace="like">'
         '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
         '<input type="hidden" name="next" value="{}">'
         '<button type="submit" class="like{}" aria-pressed="{}" title="{}">'
@@ -90,24 +94,25 @@ def _actions(post: TimelineEntry, page: _Page) -> str:
     )
     if post.member_id != page.member_id:
         return like
+    # A link to the page that asks first; static/js/actions.js asks in place.
     return like + format_html(
-        '<form class="inline delete" method="post" action="{}">'
-        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
-        '<button type="submit" class="link">{}</button></form>',
+        '<a class="delete" href="{}?{}" data-delete>{}</a>',
         urls("delete_post", post.id),
-        token,
+        page.next_query,
         labels["Delete"],
     )
 
 
 def _item(post: TimelineEntry, page: _Page) -> tuple:
     local = timezone.localtime(post.created_at)
+    language = text_language(post.contents)
     return (
         post.id,
         page.urls("member_timeline", post.member_id),
         post.nickname or "?",
         local.isoformat(),
         format_date(local, page.datetime_format),
+        format_html(' lang="{}"', language) if language else "",
         _body(post.contents),
         _actions(post, page),
     )
@@ -121,6 +126,6 @@ def post_items(context, entries: list[TimelineEntry]) -> SafeString:
         "\n",
         '<li class="post" id="post-{}"><div class="post-meta">'
         '<a class="author" href="{}">{}</a> <time datetime="{}">{}</time></div>'
-        '<div class="post-body">{}</div><div class="post-actions">{}</div></li>',
+        '<div class="post-body"{}>{}</div><div class="post-actions">{}</div></li>',
         (_item(post, page) for post in entries),
     )

@@ -297,6 +297,38 @@ class TestFollowViews:
         assert response.url.startswith("/login/")
         assert member_client.get(f"/members/{lee.pk}/follow/").status_code == 405
 
+    def test_the_script_gets_the_cards_new_state(self, member_client):
+        lee = a_member(nickname="lee")
+        json = {"HTTP_ACCEPT": "application/json"}
+        followed = member_client.post(f"/members/{lee.pk}/follow/", **json).json()
+        assert followed == {
+            "followed": True,
+            "followers": 1,
+            "followers_label": "1 follower",
+            "action": f"/members/{lee.pk}/unfollow/",
+            "label": "Unfollow",
+        }
+        again = member_client.post(f"/members/{lee.pk}/follow/", **json).json()
+        assert again == followed  # idempotent
+        unfollowed = member_client.post(
+            f"/members/{lee.pk}/unfollow/", HTTP_ACCEPT_LANGUAGE="ko", **json
+        ).json()
+        assert unfollowed == {
+            "followed": False,
+            "followers": 0,
+            "followers_label": "팔로워 0명",
+            "action": f"/members/{lee.pk}/follow/",
+            "label": "팔로우",
+        }
+
+    @pytest.mark.parametrize(
+        "accept", ["text/html,application/xhtml+xml,*/*;q=0.8", "*/*", "application/json;q=0.5,*/*"]
+    )
+    def test_a_browser_without_the_script_is_sent_back(self, member_client, accept):
+        lee = a_member()
+        response = member_client.post(f"/members/{lee.pk}/follow/", HTTP_ACCEPT=accept)
+        assert (response.status_code, response.url) == (302, f"/members/{lee.pk}/posts/")
+
     def test_no_follow_button_on_my_own_page(self, member_client):
         page = member_client.get(f"/members/{member_client.member.pk}/posts/")
         assert "/follow/" not in page.text
@@ -352,6 +384,31 @@ class TestLikeViews:
         member_client.post(f"/posts/{post.pk}/unlike/", {"next": url})
         assert likes.like_counts(post_ids=[post.pk]) == {}
 
+    def test_the_script_gets_the_posts_new_state(self, member_client):
+        post = a_post()
+        likes.like_add(member_id=a_member().pk, post_id=post.pk)
+        json = {"HTTP_ACCEPT": "application/json"}
+        liked = member_client.post(f"/posts/{post.pk}/like/", **json).json()
+        assert liked == {
+            "liked": True,
+            "likes": 2,
+            "action": f"/posts/{post.pk}/unlike/",
+            "title": "Unlike",
+        }
+        assert member_client.post(f"/posts/{post.pk}/like/", **json).json() == liked
+        unliked = member_client.post(
+            f"/posts/{post.pk}/unlike/", HTTP_ACCEPT_LANGUAGE="ko", **json
+        ).json()
+        assert unliked == {
+            "liked": False,
+            "likes": 1,
+            "action": f"/posts/{post.pk}/like/",
+            "title": "좋아요",
+        }
+        # Without the script: back to the page, as before.
+        response = member_client.post(f"/posts/{post.pk}/like/", HTTP_ACCEPT="text/html,*/*")
+        assert (response.status_code, response.url) == (302, "/posts/")
+
     def test_an_outside_next_is_ignored(self, member_client):
         post = a_post()
         response = member_client.post(f"/posts/{post.pk}/like/", {"next": "https://evil.example/"})
@@ -406,15 +463,62 @@ class TestDelete:
         post = a_post()
         assert member_client.post(f"/posts/{post.pk}/delete/").status_code == 403
         assert member_client.post("/posts/999999/delete/").status_code == 404
-        assert member_client.get(f"/posts/{post.pk}/delete/").status_code == 405
+        assert member_client.get(f"/posts/{post.pk}/delete/").status_code == 403
+        assert member_client.get("/posts/999999/delete/").status_code == 404
+        assert member_client.put(f"/posts/{post.pk}/delete/").status_code == 405
         assert Post.objects.filter(pk=post.pk).exists()
 
-    def test_only_the_author_sees_the_delete_button(self, member_client):
-        mine = a_post(member_client.member)
+    def test_the_delete_link_opens_a_page_that_asks_first(self, member_client):
+        mine = a_post(member_client.member, contents="keep me?")
+        likes.like_add(member_id=a_member().pk, post_id=mine.pk)
         theirs = a_post()
-        page = member_client.get("/posts/").text
-        assert f"/posts/{mine.pk}/delete/" in page
+        page = member_client.get("/posts/?size=5").text
+        link = f'href="/posts/{mine.pk}/delete/?next=%2Fposts%2F%3Fsize%3D5" data-delete'
+        assert link in page
         assert f"/posts/{theirs.pk}/delete/" not in page
+        assert 'id="delete-question"' in page  # what the script asks in place
+
+        response = member_client.get(f"/posts/{mine.pk}/delete/?next=/posts/%3Fsize%3D5")
+
+        assert response.status_code == 200
+        assert "Delete this post?" in response.text
+        assert "keep me?" in response.text
+        assert "with its 1 like" in response.text
+        assert '<form method="post" class="actions">' in response.text  # to this address
+        assert f'href="/posts/?size=5#post-{mine.pk}">Cancel</a>' in response.text
+        assert Post.objects.filter(pk=mine.pk).exists()  # asking deletes nothing
+        assert member_client.head(f"/posts/{mine.pk}/delete/").status_code == 200
+
+    @pytest.mark.parametrize("next_url", ["", "https://evil.example/", "//evil.example/"])
+    def test_cancel_goes_back_only_to_this_site(self, member_client, next_url):
+        mine = a_post(member_client.member)
+        page = member_client.get(f"/posts/{mine.pk}/delete/", {"next": next_url}).text
+        own = f"/members/{member_client.member.pk}/posts/#post-{mine.pk}"
+        assert f'href="{own}">Cancel</a>' in page
+        assert 'href="https://evil' not in page
+        assert 'href="//evil' not in page
+
+    def test_anonymous_is_sent_to_log_in(self, client):
+        post = a_post()
+        response = client.get(f"/posts/{post.pk}/delete/")
+        assert (response.status_code, response.url[:14]) == (302, "/login/?next=/")
+
+    def test_the_script_deletes_in_place(self, member_client):
+        mine = a_post(member_client.member)
+        response = member_client.post(f"/posts/{mine.pk}/delete/", HTTP_ACCEPT="application/json")
+        assert response.json() == {"deleted": mine.pk, "message": "Your post is deleted."}
+        assert not Post.objects.filter(pk=mine.pk).exists()
+        # Said in place: nothing left to show on the next page.
+        assert "Your post is deleted." not in member_client.get("/posts/").text
+
+    def test_a_korean_post_is_marked_korean_in_the_english_interface(self, member_client):
+        korean = a_post(contents="이번 겨울은 든든합니다.")
+        english = a_post(contents="Plain English.")
+        page = member_client.get("/posts/").text
+        assert f'id="post-{korean.pk}"' in page
+        assert '<div class="post-body" lang="ko">이번 겨울은 든든합니다.</div>' in page
+        assert '<div class="post-body">Plain English.</div>' in page
+        assert english.pk
 
 
 class TestOnePostAndOneMemberApi:
