@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from core.db import retry_on_lock_conflict, upsert_add
 from core.pagination import Cursor, Page, keyset_page
-from core.web.pagecache import public_pages_changed
+from core.web.pagecache import pages_changed
 from follows.models import FOLLOWERS_INDEX, FOLLOWING_INDEX, Follow, FollowCount
 from members import services as members
 from members.services import MemberNotFound
@@ -68,7 +68,7 @@ def follow_add(*, follower_id: int, followee_id: int) -> bool:
             return False
         raise  # a member that does not exist
     _add_counts(Counter({(follower_id, followee_id): 1}))
-    public_pages_changed()
+    pages_changed(members=[follower_id, followee_id])
     return True
 
 
@@ -82,7 +82,7 @@ def follow_remove(*, follower_id: int, followee_id: int) -> bool:
     if not deleted:
         return False
     _add_counts(Counter({(follower_id, followee_id): -1}))
-    public_pages_changed()
+    pages_changed(members=[follower_id, followee_id])
     return True
 
 

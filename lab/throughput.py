@@ -56,7 +56,7 @@ def _session_cookie(member: Member) -> str:
     """A logged-in session for ``member``, as the login page would leave it."""
     session = SessionStore()
     session[SESSION_KEY] = str(member.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = "members.backends.MemberBackend"
     session[HASH_SESSION_KEY] = member.get_session_auth_hash()
     session.create()
     return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Sum
 
 from core.db import retry_on_lock_conflict, upsert_add
-from core.web.pagecache import public_pages_changed
+from core.web.pagecache import pages_changed
 from likes.models import LIKE_COUNT_SLOTS, Like, LikeCount
 from posts import services as posts
 from posts.services import PostNotFound
@@ -42,7 +42,7 @@ def like_add(*, member_id: int, post_id: int) -> bool:
             return False
         raise
     _add_to_count(post_id=post_id, member_id=member_id, delta=1)
-    public_pages_changed()
+    pages_changed(posts=[post_id])
     return True
 
 
@@ -56,7 +56,7 @@ def like_remove(*, member_id: int, post_id: int) -> bool:
     if not deleted:
         return False
     _add_to_count(post_id=post_id, member_id=member_id, delta=-1)
-    public_pages_changed()
+    pages_changed(posts=[post_id])
     return True
 
 

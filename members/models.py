@@ -181,6 +181,15 @@ class Member(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return f"{self.nickname} <{self.email}>"
 
+    def get_session_auth_hash(self) -> str:
+        # A member read from the session cache (services.member_for_session) brings the
+        # hash along and no password: computing it would read the password, a query
+        # a request. Once the password is read or set, it is computed from that.
+        kept = self.__dict__.get("_session_auth_hash")
+        if kept is not None and "password" not in self.__dict__:
+            return kept
+        return super().get_session_auth_hash()
+
     def clean_fields(self, exclude=None) -> None:
         # Normalise first so the field rules judge what will be stored.
         self.email = normalize_email(self.email)

@@ -33,7 +33,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            login(request, member, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, member, backend="members.backends.MemberBackend")
             messages.success(request, _("Welcome, %(nickname)s!") % {"nickname": member.nickname})
             return redirect("me")
     return render(request, "members/signup.html", {"form": form})

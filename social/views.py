@@ -21,9 +21,29 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from core.pagination import CursorForm
 from core.web.http import api_login_required, bad_request, json_error, json_response, page_url
-from core.web.pagecache import public_page
+from core.web.pagecache import NICKNAMES, TIMELINE, member_scope, post_scope, public_page
 from posts.forms import PostForm, error_text
 from social import facades, usecases
+
+# What each public page shows (core/web/pagecache.py: a write to it renders it again)
+# and the query parameters it reads.
+CURSOR = ("before", "after", "size")
+
+
+def _timeline_scopes(member_id: int | None = None) -> list[str]:
+    return [member_scope(member_id)] if member_id else [TIMELINE, NICKNAMES]
+
+
+def _member_scopes(member_id: int) -> list[str]:
+    return [member_scope(member_id)]
+
+
+def _list_scopes(member_id: int, followers: bool) -> list[str]:
+    return [member_scope(member_id), NICKNAMES]  # and the listed members' nicknames
+
+
+def _post_scopes(post_id: int) -> list[str]:
+    return [post_scope(post_id), NICKNAMES]
 
 
 def _viewer(request: HttpRequest) -> int | None:
@@ -72,7 +92,7 @@ def root(request: HttpRequest) -> HttpResponse:
 # --- timelines -------------------------------------------------------------------------
 
 
-@public_page
+@public_page(scopes=_timeline_scopes, params=CURSOR, likes=True)
 @require_safe
 def timeline(request: HttpRequest, member_id: int | None = None) -> HttpResponse:
     form = CursorForm(request.GET)
@@ -85,7 +105,7 @@ def timeline(request: HttpRequest, member_id: int | None = None) -> HttpResponse
     return _timeline_html(request, page, title)
 
 
-@public_page
+@public_page(scopes=_timeline_scopes, params=CURSOR, likes=True)
 @require_safe
 def api_timeline(request: HttpRequest, member_id: int | None = None) -> JsonResponse:
     form = CursorForm(request.GET)
@@ -94,13 +114,13 @@ def api_timeline(request: HttpRequest, member_id: int | None = None) -> JsonResp
     return _timeline_json(request, facades.timeline(cursor=form.cursor(), member_id=member_id))
 
 
-@public_page
+@public_page(scopes=_post_scopes)
 @require_safe
 def api_post(request: HttpRequest, post_id: int) -> JsonResponse:
     return json_response(_post_json(facades.post(post_id=post_id)))
 
 
-@public_page
+@public_page(scopes=_member_scopes)
 @require_safe
 def api_member(request: HttpRequest, member_id: int) -> JsonResponse:
     card = facades.member_card(member_id=member_id)
@@ -184,7 +204,7 @@ def unfollow(request: HttpRequest, member_id: int) -> HttpResponse:
     return redirect("member_timeline", member_id=member_id)
 
 
-@public_page
+@public_page(scopes=_list_scopes, params=CURSOR)
 @require_safe
 def follow_list(request: HttpRequest, member_id: int, *, followers: bool) -> HttpResponse:
     form = CursorForm(request.GET)
@@ -203,7 +223,7 @@ def follow_list(request: HttpRequest, member_id: int, *, followers: bool) -> Htt
     )
 
 
-@public_page
+@public_page(scopes=_list_scopes, params=CURSOR)
 @require_safe
 def api_follow_list(request: HttpRequest, member_id: int, *, followers: bool) -> JsonResponse:
     form = CursorForm(request.GET)
