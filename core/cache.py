@@ -227,7 +227,6 @@ def local_clear_all() -> None:
 # --- stamps: what changed, by scope ---------------------------------------------------
 
 STAMP_PREFIX = "stamp:"
-ALL = "all"  # every stamped thing depends on it: bumping it makes everything stale
 
 
 def _new_stamp() -> str:
@@ -235,14 +234,13 @@ def _new_stamp() -> str:
 
 
 def stamps_read(scopes: Iterable[str], *, also: Iterable[str] = ()) -> tuple[list[str], dict]:
-    """The current stamps of ``scopes`` (ALL first), and the values of ``also`` read with them.
+    """The current stamps of ``scopes``, and the values of ``also`` read with them.
 
     One read of the shared cache. A scope without a stamp (never changed, evicted,
     or the cache is down) gets a new one: everything stamped with the old one is
     stale, which is never wrong. ``add``, so that processes agree on it.
     """
-    names = [ALL, *scopes]
-    keys = [STAMP_PREFIX + name for name in names]
+    keys = [STAMP_PREFIX + name for name in scopes]
     extra = list(also)
     found = cache.get_many(keys + extra)
     current = []

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
-from core.db import retry_on_lock_conflict, upsert_add
+from core.db import Prepared, retry_on_lock_conflict, upsert_add
 from core.pagination import Cursor, Page, keyset_page
 from core.web.pagecache import pages_changed
 from follows.models import FOLLOWERS_INDEX, FOLLOWING_INDEX, Follow, FollowCount
@@ -86,8 +86,16 @@ def follow_remove(*, follower_id: int, followee_id: int) -> bool:
     return True
 
 
+_FOLLOWING = Prepared(
+    lambda follower_id, followee_id: Follow.objects.filter(
+        follower_id=follower_id, followee_id=followee_id
+    ).values_list("id")[:1]
+)
+
+
 def is_following(*, follower_id: int, followee_id: int) -> bool:
-    return Follow.objects.filter(follower_id=follower_id, followee_id=followee_id).exists()
+    """A point read of the unique index, compiled once (every member's page asks it)."""
+    return bool(_FOLLOWING(follower_id, followee_id))
 
 
 def following_among(*, follower_id: int, member_ids: AbstractSet[int]) -> set[int]:

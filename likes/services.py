@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Sum
 
-from core.db import retry_on_lock_conflict, upsert_add
+from core.db import Prepared, retry_on_lock_conflict, upsert_add
 from core.web.pagecache import pages_changed
 from likes.models import LIKE_COUNT_SLOTS, Like, LikeCount
 from posts import services as posts
@@ -74,16 +74,20 @@ def like_counts(*, post_ids: Iterable[int]) -> dict[int, int]:
     return {post_id: total for post_id, total in rows if total}
 
 
+_LIKED = Prepared(
+    lambda member_id, post_ids: Like.objects.filter(
+        member_id=member_id, post_id__in=post_ids
+    ).values_list("post_id")
+)
+
+
 def liked_among(*, member_id: int, post_ids: Iterable[int]) -> set[int]:
-    """Which of the posts the member likes: point reads of the unique index."""
-    post_ids = set(post_ids)
+    """Which of the posts the member likes: point reads of the unique index, by a read
+    compiled once (every page a member sees asks it)."""
+    post_ids = sorted(set(post_ids))
     if not post_ids:
         return set()
-    return set(
-        Like.objects.filter(member_id=member_id, post_id__in=post_ids).values_list(
-            "post_id", flat=True
-        )
-    )
+    return {post_id for (post_id,) in _LIKED(member_id, post_ids)}
 
 
 # --- derived data: check and rebuild ------------------------------------------

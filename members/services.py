@@ -19,9 +19,10 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.cache import reads_fresh, writer_key
+from core.cache import reads_fresh, stamped_get_or_set, writer_key
 from core.exceptions import NotFound
-from core.web.pagecache import pages_changed
+from core.web.dbrouter import reading_primary
+from core.web.pagecache import member_scope, pages_changed
 from members import mail
 from members.models import Member, NicknameHistory, normalize_email
 
@@ -97,6 +98,23 @@ def member_nickname_history(*, member_id: int) -> list[NicknameHistory]:
     return list(NicknameHistory.objects.filter(member_id=member_id).order_by("-id"))
 
 
+def member_nickname_history_shown(*, member_id: int) -> list[NicknameHistory]:
+    """``member_nickname_history`` for the member's own page, kept in the shared cache
+    until their pages' stamp changes (a nickname change bumps it), PAGE_CACHE_SECONDS
+    at most (the bound for the admin's edits); read afresh right after they wrote."""
+    if reads_fresh(member_id):
+        return member_nickname_history(member_id=member_id)
+
+    def read() -> list[NicknameHistory]:
+        with reading_primary():  # what is kept must not come from a replica behind
+            return member_nickname_history(member_id=member_id)
+
+    key = f"members:history:{member_id}"
+    return stamped_get_or_set(
+        key, [member_scope(member_id)], read, timeout=settings.PAGE_CACHE_SECONDS
+    )
+
+
 def member_public(*, member_id: int) -> PublicMember | None:
     row = Member.objects.filter(pk=member_id).values_list("id", "nickname").first()
     return PublicMember(*row) if row else None
@@ -140,7 +158,7 @@ def members_delete(*, member_ids: Iterable[int], chunk_size: int = 1_000) -> int
         with transaction.atomic():
             _, per_model = Member.objects.filter(pk__in=ids[start : start + chunk_size]).delete()
             # Their posts, likes and follows went by cascade, from many members' pages.
-            pages_changed(everything=True)
+            pages_changed(members=ids[start : start + chunk_size], everything=True)
         deleted += per_model.get(Member._meta.label, 0)
     return deleted
 

@@ -54,7 +54,7 @@ class LoginView(auth_views.LoginView):
 
 
 def _render_me(request: HttpRequest, form: NicknameForm) -> HttpResponse:
-    history = services.member_nickname_history(member_id=request.user.pk)
+    history = services.member_nickname_history_shown(member_id=request.user.pk)
     return render(request, "members/me.html", {"form": form, "history": history})
 
 

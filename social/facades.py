@@ -114,8 +114,13 @@ def _fresh(viewer_id: int | None) -> bool:
     return viewer_id is None or reads_fresh(viewer_id)
 
 
-def _entries(rows: list[PostRow], viewer_id: int | None) -> list[TimelineEntry]:
-    """Posts with their authors' current nicknames and like counts: three queries at most."""
+def _entries(
+    rows: list[PostRow], viewer_id: int | None, *, marks: bool = True
+) -> list[TimelineEntry]:
+    """Posts with their authors' current nicknames and like counts: three queries at most.
+
+    ``marks``: say which the viewer likes (a query); the JSON shows none.
+    """
     ids = [p.id for p in rows]
     authors = {p.member_id for p in rows}
     if _fresh(viewer_id):
@@ -124,7 +129,7 @@ def _entries(rows: list[PostRow], viewer_id: int | None) -> list[TimelineEntry]:
     else:
         nicknames = _nicknames.get_many(authors, _read_nicknames)
         counts = _like_counts.get_many(ids, _read_like_counts)
-    liked = likes.liked_among(member_id=viewer_id, post_ids=ids) if viewer_id else set()
+    liked = likes.liked_among(member_id=viewer_id, post_ids=ids) if viewer_id and marks else set()
     return [
         TimelineEntry(
             id=p.id,
@@ -205,7 +210,7 @@ def _read_posts(post_ids: list[int]) -> dict[int, PostRow]:
     return {p.id: p for p in _rows(posts.posts_by_ids(post_ids=post_ids).values())}
 
 
-def home(*, member_id: int, cursor: Cursor) -> Timeline:
+def home(*, member_id: int, cursor: Cursor, marks: bool = True) -> Timeline:
     """The member's home feed: their feed rows merged with the pulled authors they follow.
 
     One primary-key range read of the feed, one index range read per pulled
@@ -225,7 +230,7 @@ def home(*, member_id: int, cursor: Cursor) -> Timeline:
     have.update(_posts.get_many(missing, _read_posts))
     # A post deleted between the two reads is simply not shown.
     post_list = [have[post_id] for post_id in merged.items if post_id in have]
-    return Timeline(_entries(post_list, member_id), merged.older, merged.newer, None)
+    return Timeline(_entries(post_list, member_id, marks=marks), merged.older, merged.newer, None)
 
 
 # --- follow lists ----------------------------------------------------------------

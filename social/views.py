@@ -31,7 +31,7 @@ CURSOR = ("before", "after", "size")
 
 
 def _timeline_scopes(member_id: int | None = None) -> list[str]:
-    return [member_scope(member_id)] if member_id else [TIMELINE, NICKNAMES]
+    return [member_scope(member_id)] if member_id else [TIMELINE]
 
 
 def _member_scopes(member_id: int) -> list[str]:
@@ -154,7 +154,8 @@ def api_home(request: HttpRequest) -> JsonResponse:
     form = CursorForm(request.GET)
     if not form.is_valid():
         return json_error(error_text(form), 400)
-    return _timeline_json(request, facades.home(member_id=request.user.pk, cursor=form.cursor()))
+    page = facades.home(member_id=request.user.pk, cursor=form.cursor(), marks=False)
+    return _timeline_json(request, page)
 
 
 # --- writing and deleting ------------------------------------------------------------------

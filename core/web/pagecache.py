@@ -53,7 +53,7 @@ from django.urls import Resolver404, resolve
 from django.utils import translation
 from prometheus_client import Counter
 
-from core.cache import ALL, request_scope, stamps_bump, stamps_read, writer_mark
+from core.cache import request_scope, stamps_bump, stamps_read, writer_mark
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +78,8 @@ for _result in ("hit", "miss", "waited", "error"):
 
 # --- scopes: what a page shows ---------------------------------------------------------
 
-TIMELINE = "timeline"  # which posts there are: every post written or deleted
-NICKNAMES = "nicknames"  # every member's nickname
+TIMELINE = "timeline"  # which posts there are, and their authors' nicknames
+NICKNAMES = "nicknames"  # every member's nickname (lists of members show them)
 
 
 def member_scope(member_id: int) -> str:
@@ -104,12 +104,15 @@ def pages_changed(
 
     ``timeline``: a post came or went; ``members``: what their pages show changed;
     ``posts``: those posts changed (a like) or went; ``nicknames``: a nickname
-    changed; ``everything``: all of the above for many members at once.
+    changed (the timeline shows it too); ``everything``: members went, with
+    their posts, likes and follows (``members`` are they): every list of posts or
+    members is stale. The follow counts of those they followed show within
+    PAGE_CACHE_SECONDS.
     """
-    scopes = [ALL] if everything else []
-    if timeline:
+    scopes = []
+    if timeline or nicknames or everything:
         scopes.append(TIMELINE)
-    if nicknames:
+    if nicknames or everything:
         scopes.append(NICKNAMES)
     scopes += [member_scope(m) for m in sorted(set(members))]
     scopes += [post_scope(p) for p in sorted(set(posts))]
