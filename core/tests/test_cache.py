@@ -21,6 +21,7 @@ from core.testing.net import free_port
 from core.web.pagecache import TIMELINE
 from feeds import services as feeds
 from members.tests.mothers import PASSWORD, a_member
+from posts.models import Post
 from social import usecases
 
 pytestmark = pytest.mark.django_db(transaction=True)  # writes commit, as in production
@@ -343,3 +344,77 @@ def test_cache_url_in_the_environment_reaches_the_settings():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django_redis.cache.RedisCache", "core.web.sessions", "0.0"]
+
+
+# --- memos, stamps, the writer's window ---------------------------------------------------------
+
+
+def test_a_memo_keeps_each_value_its_seconds_and_at_most_its_size():
+    seconds = [60.0]
+    memo = shared.LocalMemo(size=2, seconds=lambda: seconds[0])
+    reads = []
+
+    def read(keys):
+        reads.append(sorted(keys))
+        return {k: f"value {k}" for k in keys if k != "gone"}
+
+    assert memo.get_many(["a", "b"], read) == {"a": "value a", "b": "value b"}
+    assert memo.get_many(["a", "b", "gone"], read) == {"a": "value a", "b": "value b"}
+    assert reads == [["a", "b"], ["gone"]]  # what was not found is asked again, not kept
+    memo.get_many(["c"], read)  # one over the size: the least recently used goes
+    memo.get_many(["a", "b"], read)
+    assert reads[-1] == ["a"]
+    seconds[0] = 0
+    memo.forget(["b", "c"])
+    memo.get_many(["c"], read)
+    memo.get_many(["c"], read)  # kept for 0 s: read every time
+    assert reads[-2:] == [["c"], ["c"]]
+
+
+def test_a_stamped_value_is_kept_until_a_stamp_of_its_scopes_changes():
+    reads = []
+
+    def read():
+        reads.append(1)
+        return len(reads)
+
+    get = lambda: shared.stamped_get_or_set("k", ["s1", "s2"], read, timeout=60)  # noqa: E731
+    assert get() == get() == 1
+    shared.stamps_bump(["other"])
+    assert get() == 1
+    shared.stamps_bump(["s2"])
+    assert get() == get() == 2
+    cache.delete(STAMP_PREFIX + "s1")  # a stamp evicted: stale, never wrong
+    assert get() == 3
+
+
+def test_a_writer_reads_fresh_for_the_window_and_while_the_cache_fails(monkeypatch):
+    assert not shared.reads_fresh(7)
+    shared.writer_mark(7)
+    assert shared.reads_fresh(7)
+    assert not shared.reads_fresh(8)
+    cache.delete(shared.writer_key(7))
+    assert not shared.reads_fresh(7)
+    monkeypatch.setattr(shared, "_down_until", {"redis:6379": time.monotonic() + 60})
+    assert shared.reads_fresh(8)  # its mark could not be read
+
+
+def test_a_member_whose_redis_was_killed_still_sees_their_writes(on_server, author):
+    client = logged_in(a_member(nickname="reader"))
+    client.post(f"/members/{author.pk}/follow/")
+    for path in ("/home/", "/posts/", f"/members/{author.pk}/posts/", "/me/"):
+        assert client.get(path).status_code == 200
+    on_server.kill()
+
+    client.post("/posts/new/", {"contents": "written without redis"})
+    post_id = Post.objects.get(contents="first post").pk
+    client.post(f"/posts/{post_id}/like/")
+    client.post("/me/nickname/", {"nickname": "renamed"})
+
+    for path in ("/home/", "/posts/", f"/members/{author.pk}/posts/"):
+        page = client.get(path).text
+        assert f'action="/posts/{post_id}/unlike/"' in page, path
+        assert ">renamed</a>" in page
+    assert "written without redis" in client.get("/home/").text
+    assert "<td>renamed</td>" in client.get("/me/").text
+    assert "written without redis" in Client().get("/posts/").text
