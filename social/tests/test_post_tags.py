@@ -27,10 +27,8 @@ ENTRIES = [
     TimelineEntry(13, 4, "lee", "y", datetime.datetime(2026, 1, 1, tzinfo=UTC), 2, False),
 ]
 GOLDEN = Path(__file__).parent / "golden"
-VISITOR = (GOLDEN / "post_items_visitor.html").read_text().removesuffix("
-")
-MEMBER = (GOLDEN / "post_items_member.html").read_text().removesuffix("
-")
+VISITOR = (GOLDEN / "post_items_visitor.html").read_text().removesuffix("\n")
+MEMBER = (GOLDEN / "post_items_member.html").read_text().removesuffix("\n")
 
 
 class Member:
