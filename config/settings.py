@@ -77,7 +77,7 @@ MIDDLEWARE = [
     "core.web.middleware.NotFoundMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "core.web.csp.CSPMiddleware",  # django-csp's, the policy built once
     "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Calls the view itself (to retry it on the primary): last of the process_view hooks.
