@@ -150,7 +150,7 @@ class Prepared:
                 params.append(args[i] if j is None else args[i][j])
         with connections[using].cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchall()
+            return list(cursor.fetchall())
 
     def _queryset(self, args, shape) -> tuple[models.QuerySet, dict]:
         numbers = itertools.count(_STAND_INS_FROM)
