@@ -1,5 +1,6 @@
-"""Suite-wide test set-up: the ``mysql`` marker, a logged-in member's client, and the
-fixtures of a real broker, worker or silent peer (core/testing/workers.py)."""
+"""Suite-wide test set-up: the ``mysql`` marker, a logged-in member's client, every
+test starting with empty caches, and the fixtures of a real broker, worker or
+silent peer (core/testing/workers.py)."""
 
 import pytest
 from django.db import connection
@@ -25,3 +26,14 @@ def member_client(client):
     client.force_login(member)
     client.member = member
     return client
+
+
+@pytest.fixture(autouse=True)
+def _empty_caches():
+    """Nothing cached by an earlier test: its rows (ids are reused) are gone."""
+    from django.core.cache import cache
+
+    from core.cache import local_clear_all
+
+    cache.clear()
+    local_clear_all()

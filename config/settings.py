@@ -80,7 +80,7 @@ MIDDLEWARE = [
     "django_ratelimit.middleware.RatelimitMiddleware",  # over a rate limit: RATELIMIT_VIEW
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "core.web.csp.CSPMiddleware",  # django-csp's, the policy built once
     "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Calls the view itself (to retry it on the primary): last of the process_view hooks.
@@ -192,6 +192,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # address, that pair waits LOGIN_LOCKOUT_MINUTES (django-axes; 429 page).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # ModelBackend that reads the logged-in member from the cache (members/backends.py);
+    # the plain one stays for sessions made before it, which name it.
+    "members.backends.MemberBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
@@ -293,6 +296,10 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
 # Values read on almost every request (the page generation, the pull authors) are
 # kept this many seconds in each process too (0: not kept; the cluster sets 1).
 LOCAL_CACHE_SECONDS = env.float("LOCAL_CACHE_SECONDS", default=0.0)
+# How late others' likes, nicknames and counts may show on a member's pages (each
+# process keeps them this long) and on the anonymous timelines (kept this long);
+# a member's own writes show at once (core/cache.py, docs/speed.md).
+MEMO_SECONDS = env.float("MEMO_SECONDS", default=5.0)
 # Sessions live in the database, with a copy in the cache for at most this many
 # seconds: a lost cache logs nobody out (core/web/sessions.py).
 SESSION_ENGINE = "core.web.sessions"

@@ -10,7 +10,21 @@ one line, when it starts and when it ends; django-redis's own log of ignored
 errors (a traceback per call) stays off.
 
 The local tier keeps, in each process, a few values read on almost every
-request and changed rarely, for LOCAL_CACHE_SECONDS (0, the default: off).
+request and changed rarely, for LOCAL_CACHE_SECONDS (0, the default: off), and
+``LocalMemo``s: bounded, expiring memos of rows that never change or of figures
+others may see a few seconds late.
+
+Stamps say when something shown on many pages changed: a value in the shared
+cache per *scope* ("the timeline", "member 7", "post 12"), replaced by a new random
+one after every write to it (``stamps_bump``). A cached thing records the stamps
+of its scopes as they were before it was read (``stamped_get_or_set``) and is good
+while they are unchanged: a write makes stale exactly what shows it, and no
+reader ever has to be told.
+
+A member who has just written reads their pages from the database for
+``writer_window()`` seconds (``writer_mark``, ``reads_fresh``), so every memo and
+bound above is about what *others* did: a member sees their own writes on their
+next request, whichever process serves it.
 docs/caching.md lists everything cached, with its expiry and invalidation.
 """
 
@@ -19,16 +33,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Generic, TypeVar
 
 import environ
 import redis
 from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 REDIS_BACKEND = "django_redis.cache.RedisCache"
 # Per call, so a request of five cache calls waits 1.25 s at worst, and only
@@ -130,3 +151,207 @@ def local_get_or_set(key: str, read: Callable[[], T]) -> T:
 def local_forget(key: str) -> None:
     """Read ``key`` afresh next time in this process (after changing it here)."""
     _local.pop(key, None)
+
+
+def shared_cache_failing() -> bool:
+    """Whether this process skips a Redis that failed a moment ago (then every read misses)."""
+    now = time.monotonic()
+    return any(now < until for until in _down_until.values())
+
+
+class LocalMemo(Generic[K, T]):
+    """At most ``size`` values kept in this process, each for ``seconds()``; least recently
+    used go first.
+
+    For what many requests read and is right for a stated time: rows that never
+    change once written (a post's text), or figures others may see a few seconds
+    late (like counts). Nothing tells a memo of a change made in another process:
+    its ``seconds`` is the bound. Shared by the threads of the process.
+    """
+
+    def __init__(self, *, size: int, seconds: Callable[[], float]):
+        self.size, self.seconds = size, seconds
+        self._kept: OrderedDict[K, tuple[float, T]] = OrderedDict()
+        self._lock = threading.Lock()
+        _memos.append(self)
+
+    def get_many(self, keys: Iterable[K], read_many: Callable[[list[K]], dict[K, T]]) -> dict[K, T]:
+        """The kept values of ``keys``; the others from ``read_many(missing)``, then kept.
+
+        A key ``read_many`` leaves out (a row that is gone) is not kept: asked again next time.
+        """
+        now = time.monotonic()
+        found: dict[K, T] = {}
+        missing: list[K] = []
+        with self._lock:
+            for key in keys:
+                kept = self._kept.get(key)
+                if kept is not None and now < kept[0]:
+                    found[key] = kept[1]
+                    self._kept.move_to_end(key)
+                elif key not in found:
+                    missing.append(key)
+        if missing:
+            read = read_many(missing)
+            until = time.monotonic() + self.seconds()
+            with self._lock:
+                for key, value in read.items():
+                    self._kept[key] = (until, value)
+                    self._kept.move_to_end(key)
+                while len(self._kept) > self.size:
+                    self._kept.popitem(last=False)
+            found.update(read)
+        return found
+
+    def forget(self, keys: Iterable[K]) -> None:
+        """Read these afresh next time in this process (after changing them here)."""
+        with self._lock:
+            for key in keys:
+                self._kept.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+
+_memos: list[LocalMemo] = []
+
+
+def local_clear_all() -> None:
+    """Empty the local tier and every memo of this process (tests start from nothing)."""
+    _local.clear()
+    for memo in _memos:
+        memo.clear()
+
+
+# --- stamps: what changed, by scope ---------------------------------------------------
+
+STAMP_PREFIX = "stamp:"
+
+
+def _new_stamp() -> str:
+    return uuid.uuid4().hex
+
+
+def stamps_read(scopes: Iterable[str], *, also: Iterable[str] = ()) -> tuple[list[str], dict]:
+    """The current stamps of ``scopes``, and the values of ``also`` read with them.
+
+    One read of the shared cache. A scope without a stamp (never changed, evicted,
+    or the cache is down) gets a new one: everything stamped with the old one is
+    stale, which is never wrong. ``add``, so that processes agree on it.
+    """
+    keys = [STAMP_PREFIX + name for name in scopes]
+    extra = list(also)
+    found = cache.get_many(keys + extra)
+    current = []
+    for key in keys:
+        stamp = found.get(key)
+        if stamp is None:
+            stamp = _new_stamp()
+            if not cache.add(key, stamp, None):
+                stamp = cache.get(key) or stamp
+        current.append(stamp)
+    return current, {key: found[key] for key in extra if key in found}
+
+
+def stamps_bump(scopes: Iterable[str]) -> None:
+    """Make stale everything stamped with ``scopes``: now, and again once the transaction
+    commits.
+
+    Now, so that reads later in the same transaction (and tests, whose transactions
+    never commit) see the change; after the commit, because a reader in another
+    transaction may have stamped what it read before the commit with the first
+    new stamp. A bump the cache drops leaves the old things to their expiry.
+    """
+    scopes = list(scopes)
+    if not scopes:
+        return
+    _bump(scopes)
+    transaction.on_commit(lambda: _bump(scopes))
+
+
+def _bump(scopes: list[str]) -> None:
+    try:
+        cache.set_many({STAMP_PREFIX + scope: _new_stamp() for scope in scopes}, None)
+    except Exception as exc:
+        logger.warning("cache: could not bump %s (%s: %s)", scopes, type(exc).__name__, exc)
+
+
+def stamped_get_or_set(
+    key: str, scopes: Iterable[str], read: Callable[[], T], *, timeout: float
+) -> T:
+    """``read()``, kept in the shared cache under ``key`` until a stamp of ``scopes`` changes
+    (or ``timeout`` seconds pass).
+
+    One read of the shared cache when it is kept. The stamps are read before
+    ``read()`` runs, so a write that lands while it reads makes the value stale at
+    once. ``read()`` must read what is committed (the primary, not a replica
+    that may be behind): what it returns is shown to everyone.
+    """
+    current, found = stamps_read(scopes, also=[key])
+    kept = found.get(key)
+    if kept is not None and kept[0] == current:
+        return kept[1]
+    value = read()
+    cache.set(key, (current, value), timeout)
+    return value
+
+
+# --- a member reads their own writes ---------------------------------------------------
+
+WROTE_PREFIX = "wrote:"
+# What the request has read of the shared cache that later code asks again.
+_request: ContextVar[dict | None] = ContextVar("core_cache_request", default=None)
+
+
+@contextmanager
+def request_scope() -> Iterator[None]:
+    """Around a web request: values read once per request are kept until it ends."""
+    token = _request.set({})
+    try:
+        yield
+    finally:
+        _request.reset(token)
+
+
+def writer_window() -> float:
+    """How long after a write its writer reads from the database: the longest any memo
+    or other process may lag (``MEMO_SECONDS``, ``LOCAL_CACHE_SECONDS``), plus the
+    replica's allowed lag when there is one."""
+    lag = settings.REPLICA_MAX_LAG if settings.REPLICA_URL else 0
+    return settings.MEMO_SECONDS + settings.LOCAL_CACHE_SECONDS + lag + 1
+
+
+def writer_mark(member_id: int) -> None:
+    """The member wrote: their next pages read the database (see ``reads_fresh``)."""
+    key = f"{WROTE_PREFIX}{member_id}"
+    try:
+        cache.set(key, time.time(), writer_window())
+    except Exception as exc:
+        logger.warning("cache: could not mark a writer (%s: %s)", type(exc).__name__, exc)
+    memo = _request.get()
+    if memo is not None:
+        memo[key] = True
+
+
+def writer_key(member_id: int) -> str:
+    return f"{WROTE_PREFIX}{member_id}"
+
+
+def reads_fresh(member_id: int, *, marker: Any = None, known: bool = False) -> bool:
+    """Whether the member's pages must be read from the database: they wrote a moment
+    ago, or the shared cache is failing (their mark could not be read).
+
+    ``known``: the caller has just read the mark (``marker``) with other keys, in
+    the same request; else it is read here, once per request.
+    """
+    key = writer_key(member_id)
+    memo = _request.get()
+    if memo is not None and key in memo:
+        return memo[key]
+    if not known:
+        marker = cache.get(key)
+    fresh = marker is not None or shared_cache_failing()
+    if memo is not None:
+        memo[key] = fresh
+    return fresh

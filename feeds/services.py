@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from core import outbox
 from core.cache import local_forget, local_get_or_set
-from core.db import retry_on_lock_conflict
+from core.db import Prepared, retry_on_lock_conflict
 from core.pagination import Cursor, Page, keyset_page
 from feeds.models import FanoutJob, FeedEntry, FeedFloor, PullAuthor
 from follows import services as follows
@@ -162,8 +162,24 @@ def feed_trim_some(*, owner_ids: Iterable[int], rng: random.Random | None = None
     return sum(feed_trim(owner_id=o) for o in owner_ids if rng.randrange(TRIM_ONE_IN) == 0)
 
 
+# The newest entries of a feed: every home request reads them (core.db.Prepared).
+_FEED_NEWEST = Prepared(
+    lambda owner_id, *, limit: (
+        FeedEntry.objects.filter(owner_id=owner_id)
+        .order_by("-post_id")
+        .values_list("post_id")[:limit]
+    )
+)
+
+
 def feed_page(*, owner_id: int, cursor: Cursor) -> Page[int]:
     """A page of post ids from a member's feed, newest first: a primary-key range read."""
+    if cursor.before is None and cursor.after is None:
+        # The first page, as keyset_page gives it, by a read compiled once.
+        ids = [post_id for (post_id,) in _FEED_NEWEST(owner_id, limit=cursor.size + 1)]
+        shown = ids[: cursor.size]
+        older = Cursor(before=shown[-1], size=cursor.size) if len(ids) > cursor.size else None
+        return Page(shown, cursor.size, older, None)
     entries = FeedEntry.objects.filter(owner_id=owner_id).only("post_id")
     page = keyset_page(entries, cursor, key="post_id")
     return Page([e.post_id for e in page.items], page.size, page.older, page.newer)

@@ -17,9 +17,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils.translation import gettext as _
 
-from core.db import retry_on_lock_conflict, upsert_add
+from core.db import Prepared, retry_on_lock_conflict, upsert_add
 from core.pagination import Cursor, Page, keyset_page
-from core.web.pagecache import public_pages_changed
+from core.web.pagecache import pages_changed
 from follows.models import FOLLOWERS_INDEX, FOLLOWING_INDEX, Follow, FollowCount
 from members import services as members
 from members.services import MemberNotFound
@@ -70,7 +70,7 @@ def follow_add(*, follower_id: int, followee_id: int) -> bool:
             raise MemberNotFound(followee_id) from None  # deleted since the check above
         raise  # a follower that does not exist
     _add_counts(Counter({(follower_id, followee_id): 1}))
-    public_pages_changed()
+    pages_changed(members=[follower_id, followee_id])
     return True
 
 
@@ -84,7 +84,7 @@ def follow_remove(*, follower_id: int, followee_id: int) -> bool:
     if not deleted:
         return False
     _add_counts(Counter({(follower_id, followee_id): -1}))
-    public_pages_changed()
+    pages_changed(members=[follower_id, followee_id])
     return True
 
 
@@ -113,12 +113,20 @@ def follows_remove_of_member(*, member_id: int, limit: int) -> int:
     FollowCount.objects.filter(member_id=member_id).update(
         followers=F("followers") - len(followers), following=F("following") - len(followees)
     )
-    public_pages_changed()
+    pages_changed(members=[member_id, *followees, *followers])
     return len(rows)
 
 
+_FOLLOWING = Prepared(
+    lambda follower_id, followee_id: Follow.objects.filter(
+        follower_id=follower_id, followee_id=followee_id
+    ).values_list("id")[:1]
+)
+
+
 def is_following(*, follower_id: int, followee_id: int) -> bool:
-    return Follow.objects.filter(follower_id=follower_id, followee_id=followee_id).exists()
+    """A point read of the unique index, compiled once (every member's page asks it)."""
+    return bool(_FOLLOWING(follower_id, followee_id))
 
 
 def following_among(*, follower_id: int, member_ids: AbstractSet[int]) -> set[int]:

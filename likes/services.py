@@ -19,8 +19,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 
-from core.db import retry_on_lock_conflict, upsert_add
-from core.web.pagecache import public_pages_changed
+from core.db import Prepared, retry_on_lock_conflict, upsert_add
+from core.web.pagecache import pages_changed
 from likes.models import LIKE_COUNT_SLOTS, Like, LikeCount
 from posts import services as posts
 from posts.services import PostNotFound
@@ -88,7 +88,7 @@ def _like_add(*, member_id: int, post_id: int) -> bool:
     if not _insert_like(member_id=member_id, post_id=post_id):
         return False
     _add_to_count(post_id=post_id, member_id=member_id, delta=1)
-    public_pages_changed()
+    pages_changed(posts=[post_id])
     return True
 
 
@@ -102,7 +102,7 @@ def like_remove(*, member_id: int, post_id: int) -> bool:
     if not deleted:
         return False
     _add_to_count(post_id=post_id, member_id=member_id, delta=-1)
-    public_pages_changed()
+    pages_changed(posts=[post_id])
     return True
 
 
@@ -143,7 +143,7 @@ def _remove(likes, limit: int) -> int:
         LikeCount.objects.filter(slot=slot, post_id__in=sorted(post_ids)).update(
             count=F("count") - n
         )
-    public_pages_changed()
+    pages_changed(posts=sorted(per_slot_post for per_slot_post, _ in per_slot))
     return len(rows)
 
 
@@ -161,16 +161,20 @@ def like_counts(*, post_ids: Iterable[int]) -> dict[int, int]:
     return {post_id: total for post_id, total in rows if total}
 
 
+_LIKED = Prepared(
+    lambda member_id, post_ids: Like.objects.filter(
+        member_id=member_id, post_id__in=post_ids
+    ).values_list("post_id")
+)
+
+
 def liked_among(*, member_id: int, post_ids: Iterable[int]) -> set[int]:
-    """Which of the posts the member likes: point reads of the unique index."""
-    post_ids = set(post_ids)
+    """Which of the posts the member likes: point reads of the unique index, by a read
+    compiled once (every page a member sees asks it)."""
+    post_ids = sorted(set(post_ids))
     if not post_ids:
         return set()
-    return set(
-        Like.objects.filter(member_id=member_id, post_id__in=post_ids).values_list(
-            "post_id", flat=True
-        )
-    )
+    return {post_id for (post_id,) in _LIKED(member_id, post_ids)}
 
 
 # --- derived data: check and rebuild ------------------------------------------

@@ -1,7 +1,8 @@
 """A bounded, mixed load (run by `make load`, loadtest/compare.py).
 
-Readers page the timelines; members (each signs up first) read their home
-timeline, open their calendar and write posts through the real form, CSRF token
+Readers page the timelines; members (each signs up first, which logs them in)
+read their home timeline, the timeline and others' pages as themselves, like and
+unlike, open their calendar and write posts through the real forms, CSRF token
 and all. Every response must be a success: anything else counts as a failure in
 the summary. With PAGE_CACHE_STATS set, the counts of the page cache's
 ``X-Page-Cache`` answers (hit, miss) are written to that file at the end.
@@ -17,6 +18,8 @@ from collections import Counter
 from locust import HttpUser, constant, events, task
 
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+LIKE = re.compile(r'action="(/posts/\d+/(?:un)?like/)"')
+AUTHOR = re.compile(r'class="author" href="(/members/\d+/posts/)"')
 PAGE_CACHE = Counter()
 
 
@@ -87,6 +90,24 @@ class Member(HttpUser):
     @task(3)
     def home(self) -> None:
         self.client.get("/home/")
+
+    @task(3)
+    def timeline(self) -> None:
+        page = self.client.get("/posts/", name="/posts/ (member)")
+        authors = AUTHOR.findall(page.text)
+        if authors:
+            self.client.get(random.choice(authors), name="/members/[id]/posts/ (member)")
+
+    @task(1)
+    def like(self) -> None:
+        page = self.client.get("/home/")
+        actions = LIKE.findall(page.text)
+        if actions:
+            self.client.post(
+                random.choice(actions),
+                {"csrfmiddlewaretoken": csrf_token(page.text), "next": "/home/"},
+                name="/posts/[id]/like or unlike/",
+            )
 
     @task(3)
     def month(self) -> None:

@@ -203,6 +203,12 @@ class Member(AbstractBaseUser, PermissionsMixin):
     # Generation 0 gives Django's own hash: no session ended when this came in.
 
     def get_session_auth_hash(self) -> str:
+        # A member read from the session cache (services.member_for_session) brings the
+        # hash along and no password: computing it would read the password, a query
+        # a request. Once the password is read or set, it is computed from that.
+        kept = self.__dict__.get("_session_auth_hash")
+        if kept is not None and "password" not in self.__dict__:
+            return kept
         return self._session_hash(secret=None)
 
     def get_session_auth_fallback_hash(self):

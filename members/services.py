@@ -11,13 +11,19 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db import transaction
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import outbox
+from core.cache import reads_fresh, stamped_get_or_set, writer_key
 from core.exceptions import NotFound
-from core.web.pagecache import public_pages_changed
+from core.web.dbrouter import reading_primary
+from core.web.pagecache import member_scope, pages_changed
 from members import mail
 from members.models import Member, MemberRemoval, NicknameHistory, normalize_email
 
@@ -63,7 +69,6 @@ def member_register(
     )
     if at is None:
         mail.welcome_mail_record(member=member)
-    public_pages_changed()
     return member
 
 
@@ -81,7 +86,7 @@ def member_change_nickname(*, member_id: int, nickname: str, at: datetime | None
     member.save(update_fields=["nickname"])
     history.full_clean()
     history.save()
-    public_pages_changed()  # every page that shows their posts shows the nickname
+    pages_changed(members=[member_id], nicknames=True)
     return member
 
 
@@ -92,6 +97,23 @@ def member_get(*, member_id: int) -> Member | None:
 def member_nickname_history(*, member_id: int) -> list[NicknameHistory]:
     """Every nickname the member has had, newest first."""
     return list(NicknameHistory.objects.filter(member_id=member_id).order_by("-id"))
+
+
+def member_nickname_history_shown(*, member_id: int) -> list[NicknameHistory]:
+    """``member_nickname_history`` for the member's own page, kept in the shared cache
+    until their pages' stamp changes (a nickname change bumps it), PAGE_CACHE_SECONDS
+    at most (the bound for the admin's edits); read afresh right after they wrote."""
+    if reads_fresh(member_id):
+        return member_nickname_history(member_id=member_id)
+
+    def read() -> list[NicknameHistory]:
+        with reading_primary():  # what is kept must not come from a replica behind
+            return member_nickname_history(member_id=member_id)
+
+    key = f"members:history:{member_id}"
+    return stamped_get_or_set(
+        key, [member_scope(member_id)], read, timeout=settings.PAGE_CACHE_SECONDS
+    )
 
 
 def member_public(*, member_id: int) -> PublicMember | None:
@@ -217,5 +239,52 @@ def members_delete(*, member_ids: Iterable[int], chunk_size: int = 1_000) -> int
     for start in range(0, len(ids), chunk_size):
         with transaction.atomic():
             _, per_model = Member.objects.filter(pk__in=ids[start : start + chunk_size]).delete()
+            # Their posts, likes and follows went by cascade, from many members' pages.
+            pages_changed(members=ids[start : start + chunk_size], everything=True)
         deleted += per_model.get(Member._meta.label, 0)
     return deleted
+
+
+# --- the logged-in member, without a query a request ------------------------------------
+
+# Everything of the row but the password (the cache is not where password hashes
+# should travel), with the session hash Django checks on every request.
+SESSION_FIELDS = tuple(f.attname for f in Member._meta.concrete_fields if f.attname != "password")
+
+
+def _session_key(member_id: int) -> str:
+    return f"member:session:{member_id}"
+
+
+def member_for_session(*, member_id: int) -> Member | None:
+    """The member a session belongs to: from the shared cache, else read from the primary.
+
+    The copy lives SESSION_CACHE_SECONDS at most and goes when the member's row is
+    saved or deleted (``_forget_member``). Right after the member wrote, and
+    while the cache fails, it is read from the database every time
+    (``core.cache.reads_fresh``). A member read from the copy has no password
+    loaded: reading it (a password change) fetches it.
+    """
+    key, wrote = _session_key(member_id), writer_key(member_id)
+    found = cache.get_many([key, wrote])
+    kept = found.get(key)
+    if kept is not None and not reads_fresh(member_id, marker=found.get(wrote), known=True):
+        member = Member.from_db(DEFAULT_DB_ALIAS, SESSION_FIELDS, kept[0])
+        member._session_auth_hash = kept[1]
+        return member
+    # The primary: a replica a moment behind would put an old row in the copy.
+    member = Member.objects.using(DEFAULT_DB_ALIAS).filter(pk=member_id).first()
+    if member is not None and settings.SESSION_CACHE_SECONDS > 0:
+        values = tuple(getattr(member, name) for name in SESSION_FIELDS)
+        cache.set(key, (values, member.get_session_auth_hash()), settings.SESSION_CACHE_SECONDS)
+    return member
+
+
+@receiver(post_save, sender=Member, dispatch_uid="members.forget_member_saved")
+@receiver(post_delete, sender=Member, dispatch_uid="members.forget_member_deleted")
+def _forget_member(sender, instance: Member, **kwargs) -> None:
+    """Any change to a member's row (the admin's too) drops their session copy: now, and
+    again after the commit, in case a request read the old row meanwhile."""
+    key = _session_key(instance.pk)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))

@@ -48,7 +48,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            login(request, member, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, member, backend="members.backends.MemberBackend")
             messages.success(request, _("Welcome, %(nickname)s!") % {"nickname": member.nickname})
             return redirect("me")
     return render(request, "members/signup.html", {"form": form})
@@ -69,7 +69,7 @@ class LoginView(auth_views.LoginView):
 
 
 def _render_me(request: HttpRequest, form: NicknameForm) -> HttpResponse:
-    history = services.member_nickname_history(member_id=request.user.pk)
+    history = services.member_nickname_history_shown(member_id=request.user.pk)
     return render(request, "members/me.html", {"form": form, "history": history})
 
 

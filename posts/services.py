@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from core.db import retry_on_lock_conflict
 from core.exceptions import NotFound
 from core.pagination import Cursor, Page, keyset_page
-from core.web.pagecache import public_pages_changed
+from core.web.pagecache import pages_changed
 from posts.models import MEMBER_DAY_INDEX, MEMBER_TIMELINE_INDEX, DailyPostCount, Post
 
 
@@ -39,7 +39,7 @@ def post_write(*, member_id: int, contents: str, at: datetime | None = None) -> 
     post.full_clean()
     post.save()
     DailyPostCount.objects.add([(member_id, post.created_date, 1)])
-    public_pages_changed()
+    pages_changed(timeline=True, members=[member_id])
     return post
 
 
@@ -57,7 +57,9 @@ def posts_delete(*, post_ids: Iterable[int]) -> int:
     Post.objects.filter(pk__in=[post_id for post_id, _, _ in posts]).delete()
     per_day = Counter((member_id, day) for _, member_id, day in posts)
     DailyPostCount.objects.add((member_id, day, -n) for (member_id, day), n in per_day.items())
-    public_pages_changed()
+    pages_changed(
+        timeline=True, members={m for _, m, _ in posts}, posts=[post_id for post_id, _, _ in posts]
+    )
     return len(posts)
 
 

@@ -29,12 +29,33 @@ from ninja.decorators import decorate_view
 from core.pagination import MAX_ID, CursorForm
 from core.web.api import errors, form_parameters, session
 from core.web.http import asks_for_json, bad_request, json_response, local_url, page_url
-from core.web.pagecache import public_page
+from core.web.pagecache import NICKNAMES, TIMELINE, member_scope, post_scope, public_page
 from core.web.security import rate
 from posts.forms import PostForm, error_text
 from social import facades, usecases
 
 api = Router(tags=["timelines and members"])
+
+# What each public page shows (core/web/pagecache.py: a write to it renders it again)
+# and the query parameters it reads.
+CURSOR = ("before", "after", "size")
+
+
+def _timeline_scopes(member_id: int | None = None) -> list[str]:
+    return [member_scope(member_id)] if member_id else [TIMELINE]
+
+
+def _member_scopes(member_id: int) -> list[str]:
+    return [member_scope(member_id)]
+
+
+def _list_scopes(member_id: int, followers: bool = True) -> list[str]:
+    return [member_scope(member_id), NICKNAMES]  # and the listed members' nicknames
+
+
+def _post_scopes(post_id: int) -> list[str]:
+    return [post_scope(post_id), NICKNAMES]
+
 
 GET = ["GET", "HEAD"]
 PAGED = form_parameters(CursorForm, rules="Give either `before` or `after`, not both.")
@@ -124,7 +145,7 @@ def root(request: HttpRequest) -> HttpResponse:
 # --- timelines -------------------------------------------------------------------------
 
 
-@public_page
+@public_page(scopes=_timeline_scopes, params=CURSOR, likes=True)
 @require_safe
 def timeline(request: HttpRequest, member_id: int | None = None) -> HttpResponse:
     form = CursorForm(request.GET)
@@ -144,7 +165,7 @@ def timeline(request: HttpRequest, member_id: int | None = None) -> HttpResponse
     openapi_extra=PAGED,
     summary="All posts, newest first",
 )
-@decorate_view(public_page)
+@decorate_view(public_page(scopes=_timeline_scopes, params=CURSOR, likes=True))
 def api_timeline(request: HttpRequest):
     return _api_timeline(request, None)
 
@@ -156,7 +177,7 @@ def api_timeline(request: HttpRequest):
     openapi_extra=PAGED,
     summary="One member's posts, newest first",
 )
-@decorate_view(public_page)
+@decorate_view(public_page(scopes=_timeline_scopes, params=CURSOR, likes=True))
 def api_member_timeline(request: HttpRequest, member_id: int = MemberId):
     return _api_timeline(request, member_id)
 
@@ -171,7 +192,7 @@ def _api_timeline(request: HttpRequest, member_id: int | None):
 @api.api_operation(
     GET, "/posts/{int:post_id}", response={200: PostOut, **errors(400, 404)}, summary="One post"
 )
-@decorate_view(public_page)
+@decorate_view(public_page(scopes=_post_scopes))
 def api_post(request: HttpRequest, post_id: int = PostId):
     return _post_json(facades.post(post_id=post_id))
 
@@ -182,7 +203,7 @@ def api_post(request: HttpRequest, post_id: int = PostId):
     response={200: MemberOut, **errors(400, 404)},
     summary="A member, with their counts",
 )
-@decorate_view(public_page)
+@decorate_view(public_page(scopes=_member_scopes))
 def api_member(request: HttpRequest, member_id: int = MemberId):
     card = facades.member_card(member_id=member_id)
     return {
@@ -219,7 +240,8 @@ def api_home(request: HttpRequest):
     form = CursorForm(request.GET)
     if not form.is_valid():
         return Status(400, {"error": error_text(form)})
-    return _timeline_json(request, facades.home(member_id=request.user.pk, cursor=form.cursor()))
+    page = facades.home(member_id=request.user.pk, cursor=form.cursor(), marks=False)
+    return _timeline_json(request, page)
 
 
 # --- writing and deleting ------------------------------------------------------------------
@@ -306,7 +328,7 @@ def unfollow(request: HttpRequest, member_id: int) -> HttpResponse:
     return _followed(request, member_id)
 
 
-@public_page
+@public_page(scopes=_list_scopes, params=CURSOR)
 @require_safe
 def follow_list(request: HttpRequest, member_id: int, *, followers: bool) -> HttpResponse:
     form = CursorForm(request.GET)
@@ -332,7 +354,7 @@ def follow_list(request: HttpRequest, member_id: int, *, followers: bool) -> Htt
     openapi_extra=PAGED,
     summary="Who follows a member, most recent follow first",
 )
-@decorate_view(public_page)
+@decorate_view(public_page(scopes=_list_scopes, params=CURSOR))
 def api_followers(request: HttpRequest, member_id: int = MemberId):
     return _api_follow_list(request, member_id, followers=True)
 
@@ -344,7 +366,7 @@ def api_followers(request: HttpRequest, member_id: int = MemberId):
     openapi_extra=PAGED,
     summary="Whom a member follows, most recent follow first",
 )
-@decorate_view(public_page)
+@decorate_view(public_page(scopes=_list_scopes, params=CURSOR))
 def api_following(request: HttpRequest, member_id: int = MemberId):
     return _api_follow_list(request, member_id, followers=False)
 

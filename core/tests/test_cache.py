@@ -16,11 +16,12 @@ from django.core.cache import cache
 from django.test import Client, override_settings
 
 from core import cache as shared
-from core.cache import cache_from_url, local_forget, local_get_or_set
+from core.cache import STAMP_PREFIX, cache_from_url, local_forget, local_get_or_set
 from core.testing.net import free_port
-from core.web.pagecache import GENERATION_KEY
+from core.web.pagecache import TIMELINE
 from feeds import services as feeds
 from members.tests.mothers import PASSWORD, a_member
+from posts.models import Post
 from social import usecases
 
 pytestmark = pytest.mark.django_db(transaction=True)  # writes commit, as in production
@@ -256,16 +257,16 @@ def test_local_tier_keeps_a_value_for_its_seconds_then_reads_again(settings):
 
 
 @pytest.mark.parametrize("seconds", [0, 60])
-def test_the_page_generation_is_kept_locally_only_with_the_tier_on(
+def test_a_stamp_changed_by_another_process_shows_at_once_whatever_the_local_tier(
     on_server, author, settings, seconds
 ):
+    # Stamps are read with the page, in one read of Redis: never kept locally.
     settings.LOCAL_CACHE_SECONDS = seconds
     Client().get("/posts/")
-    cache.set(GENERATION_KEY, "set by another process", None)
+    assert Client().get("/posts/").headers.get("X-Page-Cache") == "hit"
+    cache.set(STAMP_PREFIX + TIMELINE, "set by another process", None)
 
-    state = Client().get("/posts/").headers.get("X-Page-Cache")
-
-    assert state == ("hit" if seconds else "miss")
+    assert Client().get("/posts/").headers.get("X-Page-Cache") == "miss"
 
 
 def test_a_write_in_this_process_shows_at_once_with_the_tier_on(on_server, author, settings):
@@ -341,3 +342,77 @@ def test_cache_url_in_the_environment_reaches_the_settings():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django_redis.cache.RedisCache", "core.web.sessions", "0.0"]
+
+
+# --- memos, stamps, the writer's window ---------------------------------------------------------
+
+
+def test_a_memo_keeps_each_value_its_seconds_and_at_most_its_size():
+    seconds = [60.0]
+    memo = shared.LocalMemo(size=2, seconds=lambda: seconds[0])
+    reads = []
+
+    def read(keys):
+        reads.append(sorted(keys))
+        return {k: f"value {k}" for k in keys if k != "gone"}
+
+    assert memo.get_many(["a", "b"], read) == {"a": "value a", "b": "value b"}
+    assert memo.get_many(["a", "b", "gone"], read) == {"a": "value a", "b": "value b"}
+    assert reads == [["a", "b"], ["gone"]]  # what was not found is asked again, not kept
+    memo.get_many(["c"], read)  # one over the size: the least recently used goes
+    memo.get_many(["a", "b"], read)
+    assert reads[-1] == ["a"]
+    seconds[0] = 0
+    memo.forget(["b", "c"])
+    memo.get_many(["c"], read)
+    memo.get_many(["c"], read)  # kept for 0 s: read every time
+    assert reads[-2:] == [["c"], ["c"]]
+
+
+def test_a_stamped_value_is_kept_until_a_stamp_of_its_scopes_changes():
+    reads = []
+
+    def read():
+        reads.append(1)
+        return len(reads)
+
+    get = lambda: shared.stamped_get_or_set("k", ["s1", "s2"], read, timeout=60)  # noqa: E731
+    assert get() == get() == 1
+    shared.stamps_bump(["other"])
+    assert get() == 1
+    shared.stamps_bump(["s2"])
+    assert get() == get() == 2
+    cache.delete(STAMP_PREFIX + "s1")  # a stamp evicted: stale, never wrong
+    assert get() == 3
+
+
+def test_a_writer_reads_fresh_for_the_window_and_while_the_cache_fails(monkeypatch):
+    assert not shared.reads_fresh(7)
+    shared.writer_mark(7)
+    assert shared.reads_fresh(7)
+    assert not shared.reads_fresh(8)
+    cache.delete(shared.writer_key(7))
+    assert not shared.reads_fresh(7)
+    monkeypatch.setattr(shared, "_down_until", {"redis:6379": time.monotonic() + 60})
+    assert shared.reads_fresh(8)  # its mark could not be read
+
+
+def test_a_member_whose_redis_was_killed_still_sees_their_writes(on_server, author):
+    client = logged_in(a_member(nickname="reader"))
+    client.post(f"/members/{author.pk}/follow/")
+    for path in ("/home/", "/posts/", f"/members/{author.pk}/posts/", "/me/"):
+        assert client.get(path).status_code == 200
+    on_server.kill()
+
+    client.post("/posts/new/", {"contents": "written without redis"})
+    post_id = Post.objects.get(contents="first post").pk
+    client.post(f"/posts/{post_id}/like/")
+    client.post("/me/nickname/", {"nickname": "renamed"})
+
+    for path in ("/home/", "/posts/", f"/members/{author.pk}/posts/"):
+        page = client.get(path).text
+        assert f'action="/posts/{post_id}/unlike/"' in page, path
+        assert ">renamed</a>" in page
+    assert "written without redis" in client.get("/home/").text
+    assert "<td>renamed</td>" in client.get("/me/").text
+    assert "written without redis" in Client().get("/posts/").text

@@ -106,3 +106,44 @@ class TestRetryOnLockConflict:
         with pytest.raises(OperationalError):
             flaky()
         assert len(calls) == 1
+
+
+# --- reads compiled once ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_prepared_read_compiles_once_per_shape_and_reads_as_the_queryset(
+    django_assert_num_queries,
+):
+    from core.db import Prepared
+    from members.models import Member
+    from members.tests.mothers import a_member
+
+    ids = sorted(a_member().pk for _ in range(3))
+    built = []
+
+    def build(first, others, *, limit):
+        built.append(limit)
+        return (
+            Member.objects.filter(pk__gte=first, pk__in=others)
+            .order_by("pk")
+            .values_list("pk")[:limit]
+        )
+
+    read = Prepared(build)
+    with django_assert_num_queries(1):
+        assert read(ids[0], ids, limit=2) == [(ids[0],), (ids[1],)]
+    assert read(ids[1], ids, limit=2) == [(ids[1],), (ids[2],)]  # the same SQL, new values
+    assert read(ids[1], ids[1:], limit=2) == [(ids[1],), (ids[2],)]  # another length
+    assert read(ids[0], ids, limit=1) == [(ids[0],)]  # another limit
+    # Once to learn the model, then once per shape: (3 values, 2), (2 values, 2), (3, 1).
+    assert built == [2, 2, 2, 1]
+
+
+def test_a_prepared_read_whose_arguments_are_not_parameters_is_refused(db):
+    from core.db import Prepared
+    from members.models import Member
+
+    read = Prepared(lambda member_id: Member.objects.filter(pk__gt=0).values_list("pk"))
+    with pytest.raises(ValueError, match="each argument must be a query parameter once"):
+        read(5)

@@ -30,7 +30,8 @@ import logging
 import math
 import threading
 import time
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -208,6 +209,21 @@ class PrimaryReplicaRouter:
 
     def allow_migrate(self, db, app_label, model_name=None, **hints) -> bool:
         return db == PRIMARY
+
+
+@contextmanager
+def reading_primary() -> Iterator[None]:
+    """Reads in the block go to the primary: what they read is kept for others to see
+    (a shared cache), and a replica a moment behind would keep an old answer."""
+    state = _request_state.get()
+    if state is None:
+        yield
+        return
+    allowed, state.replica_allowed = state.replica_allowed, False
+    try:
+        yield
+    finally:
+        state.replica_allowed = allowed
 
 
 # --- middleware ------------------------------------------------------------------------------

@@ -1,26 +1,40 @@
-"""Whole-page cache for anonymous visitors, fresh on the next request after any write.
+"""Whole-page cache for anonymous visitors, fresh on the next request after a write to what
+it shows.
 
 The read pages everyone sees the same (the timelines, a member's page and lists,
 their JSON) are rendered once and served from the cache to every anonymous
-visitor until something they show changes. That is decided by one value in the
-cache, the *generation*: every page is stored under the generation it was
-rendered in, and every write that changes a public page (a post written or
-deleted, a like, a follow, a nickname, a sign-up) sets a new, random generation
-once its transaction commits (``public_pages_changed``). The next request looks
-under the new generation, misses, and renders afresh. Anything that changes data
-without a service (the admin's edits, the bulk loaders, the rebuild commands) is
-seen within PAGE_CACHE_SECONDS, the pages' expiry.
+visitor until something they show changes. What a page shows is named by its
+*scopes* (``@public_page(scopes=...)``): the timeline, one member (their posts,
+counts, nickname and lists), one post, everyone's nicknames. Every write that
+changes a public page says which scopes it changed (``pages_changed``), and that
+bumps their stamps (core/cache.py): a page is stored with the stamps its scopes
+had before it was rendered and served while they are unchanged. A like makes
+stale the JSON of its post, a follow the pages of its two members, a post the
+timeline and its author's pages; nothing else is rendered again. Pages that
+show like counts of many posts are kept MEMO_SECONDS, so others' likes show on
+them that late at most (a member's own like shows at once on their pages, which
+are never these). Anything that changes data without a service (the admin's
+edits, the bulk loaders, the rebuild commands) is seen within PAGE_CACHE_SECONDS.
+
+The key is the language and the full URL. A query with a parameter the page does
+not read is rendered and never stored, and a page with a query is stored on its
+second request within PAGE_CACHE_SECONDS: a client walking random cursors leaves
+a marker of a few bytes per URL, not a page. Concurrent misses of one page render
+it once: the first takes a lock in the cache, the others wait for its answer (up
+to LOCK_WAIT_SECONDS, then render themselves).
 
 What is never cached: a request with a session or a pending message (it may be a
 member's, or carry a flash message), a response that sets a cookie, anything but
 a GET answered 200 by a view marked ``@public_page``. A cached page holds no CSRF
 token: the public pages have no form that needs one (the language switcher's
-POST is exempt). The generation and the pages live in Django's default cache,
-which must be shared by every process serving the site (settings: CACHES); each
-process may also keep the generation for LOCAL_CACHE_SECONDS (core/cache.py),
-so an anonymous reader served by another process may see a write that much late.
-A cache that fails is a miss: the page is rendered, and a new generation that
-could not be stored leaves the old pages to their expiry, PAGE_CACHE_SECONDS.
+POST is exempt). The pages and stamps live in Django's default cache, which must
+be shared by every process serving the site (settings: CACHES). A cache that
+fails is a miss: the page is rendered, and a bump that could not be stored leaves
+the old pages to their expiry.
+
+The middleware also marks, after every non-safe request of a member, that they
+wrote (``core.cache.writer_mark``), and gives each request its scope of values
+read once (``core.cache.request_scope``).
 """
 
 from __future__ import annotations
@@ -28,79 +42,121 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import uuid
+import time
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import DisallowedHost
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, get_urlconf, resolve
 from django.utils import translation
 from prometheus_client import Counter
 
-from core.cache import local_forget, local_get_or_set
+from core.cache import request_scope, stamps_bump, stamps_read, writer_mark
 
 logger = logging.getLogger(__name__)
 
-GENERATION_KEY = "pages:generation"
 SKIP_COOKIES = (settings.SESSION_COOKIE_NAME, "messages")
 SKIPPED_HEADERS = {"set-cookie", "x-page-cache"}
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Probes and scrapes come every few seconds: they must not wait on the cache (a
 # silent Redis would fail liveness) nor count as misses.
 UNCACHED_PATHS = ("/healthz", "/readyz", "/metrics")
+# A render holds the lock at most this long (a process that died mid-render); the
+# others wait this long for it, polling every LOCK_POLL_SECONDS, then render too.
+LOCK_SECONDS = 10
+LOCK_WAIT_SECONDS = 2.0
+LOCK_POLL_SECONDS = 0.005
 
-# hit / (hit + miss) is the page cache's hit ratio; "error" counts lookups the cache
-# failed (the page was rendered instead).
+# hit / (hit + miss) is the page cache's hit ratio; "waited" counts hits served after
+# waiting for another request's render, "error" lookups the cache failed (the page
+# was rendered instead).
 RESULTS = Counter("sns_page_cache", "Anonymous page cache lookups by result.", ["result"])
-for _result in ("hit", "miss", "error"):
+for _result in ("hit", "miss", "waited", "error"):
     RESULTS.labels(_result)  # exported at 0 from the start
 
+# --- scopes: what a page shows ---------------------------------------------------------
 
-def public_pages_changed() -> None:
-    """Call in the transaction of any write that changes what a public page shows."""
-    transaction.on_commit(_new_generation)
-
-
-def _new_generation() -> None:
-    try:
-        cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
-    except Exception as exc:
-        logger.warning("page cache: could not set a new generation (%s)", _reason(exc))
-    local_forget(GENERATION_KEY)
+TIMELINE = "timeline"  # which posts there are, and their authors' nicknames
+NICKNAMES = "nicknames"  # every member's nickname (lists of members show them)
 
 
-def public_page(view):
-    """Mark a view's 200 answers to anonymous GETs as the same for everyone: cacheable."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        response.public_page = True
-        return response
-
-    return wrapper
+def member_scope(member_id: int) -> str:
+    """A member's posts, post count, follow counts and lists, and nickname."""
+    return f"member:{member_id}"
 
 
-def _generation() -> str:
-    return local_get_or_set(GENERATION_KEY, _shared_generation)
+def post_scope(post_id: int) -> str:
+    """One post and its like count."""
+    return f"post:{post_id}"
 
 
-def _shared_generation() -> str:
-    generation = cache.get(GENERATION_KEY)
-    if generation is None:
-        generation = uuid.uuid4().hex
-        # add, not set: two processes starting at once agree on one generation.
-        if not cache.add(GENERATION_KEY, generation, None):
-            generation = cache.get(GENERATION_KEY) or generation
-    return generation
+def pages_changed(
+    *,
+    timeline: bool = False,
+    members: Iterable[int] = (),
+    posts: Iterable[int] = (),
+    nicknames: bool = False,
+    everything: bool = False,
+) -> None:
+    """Call in the transaction of a write that changes what public pages show.
+
+    ``timeline``: a post came or went; ``members``: what their pages show changed;
+    ``posts``: those posts changed (a like) or went; ``nicknames``: a nickname
+    changed (the timeline shows it too); ``everything``: members went, with
+    their posts, likes and follows (``members`` are they): every list of posts or
+    members is stale. The follow counts of those they followed show within
+    PAGE_CACHE_SECONDS.
+    """
+    scopes = []
+    if timeline or nicknames or everything:
+        scopes.append(TIMELINE)
+    if nicknames or everything:
+        scopes.append(NICKNAMES)
+    scopes += [member_scope(m) for m in sorted(set(members))]
+    scopes += [post_scope(p) for p in sorted(set(posts))]
+    stamps_bump(scopes)
 
 
-def _key(request: HttpRequest, generation: str) -> str:
+def public_page(
+    *, scopes: Callable[..., list[str]], params: Iterable[str] = (), likes: bool = False
+):
+    """Mark a view's 200 answers to anonymous GETs as the same for everyone: cacheable.
+
+    ``scopes(**url kwargs)`` names what the page shows; ``params`` are the query
+    parameters it reads (any other makes the request uncacheable); ``likes``: it
+    shows the like counts of many posts, which do not bump its scopes.
+    """
+    params = frozenset(params)
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            response = view(request, *args, **kwargs)
+            response.public_page = True
+            return response
+
+        wrapper.page_scopes = scopes
+        wrapper.page_params = params
+        wrapper.page_likes = likes
+        _BY_URL_NAME[view.__name__] = wrapper
+        return wrapper
+
+    return decorate
+
+
+# The JSON API's paths resolve to django-ninja's dispatcher, not to the view: its
+# ``@public_page`` views are found by their URL's name, which ninja takes from the
+# view's function name.
+_BY_URL_NAME: dict[str, Callable] = {}
+
+
+def _key(request: HttpRequest) -> str:
     language = translation.get_language_from_request(request)
     # Scheme and host are part of the page (the JSON's links are absolute).
     url = request.build_absolute_uri()
-    digest = hashlib.sha256(f"{language} {url}".encode()).hexdigest()
-    return f"pages:{generation}:{digest}"
+    return "page:" + hashlib.sha256(f"{language} {url}".encode()).hexdigest()
 
 
 def may_store(request: HttpRequest) -> bool:
@@ -113,11 +169,33 @@ def may_store(request: HttpRequest) -> bool:
     )
 
 
+def _page_view(request: HttpRequest):
+    """The ``@public_page`` view the path leads to, with its URL arguments; None for any other."""
+    return _resolved(get_urlconf(), request.path_info)
+
+
+# Resolving walks every URL pattern (an eighth of a hit's time): each path once per
+# process, the most recent few thousand kept.
+@functools.lru_cache(maxsize=4096)
+def _resolved(urlconf: str | None, path: str):
+    try:
+        match = resolve(path, urlconf)
+    except Resolver404:
+        return None
+    view = match.func
+    if not hasattr(view, "page_scopes"):
+        dispatched = view.__qualname__.startswith("PathView.")  # a django-ninja path
+        view = _BY_URL_NAME.get(match.url_name) if dispatched else None
+        if view is None:
+            return None
+    return view, match.kwargs
+
+
 class PageCacheMiddleware:
     """Serve a cached public page before sessions, CSRF and the view; store the misses.
 
-    Sits right after WhiteNoise: a hit costs two cache reads (one while the
-    local tier holds the generation) and nothing else.
+    Sits right after WhiteNoise: a hit costs one read of the shared cache (the
+    page and its scopes' stamps together) and nothing else.
     A cache that fails is a miss (the page is rendered), never an error.
     """
 
@@ -125,44 +203,111 @@ class PageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not may_store(request):
+        with request_scope():
+            if may_store(request):
+                return self._cached(request)
+            response = self.get_response(request)
+            if request.method not in SAFE_METHODS and response.status_code < 500:
+                _mark_writer(request)
+            return response
+
+    def _cached(self, request: HttpRequest) -> HttpResponse:
+        page = _page_view(request)
+        if page is None:
             return self.get_response(request)
+        view, kwargs = page
+        if not set(request.GET) <= view.page_params:
+            return self.get_response(request)  # never stored: not worth a lookup
         try:
-            key = _key(request, _generation())
-            stored = cache.get(key)
+            key = _key(request)
+            stamps, found = stamps_read(view.page_scopes(**kwargs), also=[key])
         except DisallowedHost:
             return self.get_response(request)  # answered with a 400 further in, in one line
         except Exception as exc:
             logger.warning("page cache unavailable (%s); rendering", _reason(exc))
             RESULTS.labels("error").inc()
             return self.get_response(request)
-        if stored is not None:
-            status, headers, content = stored
-            response = HttpResponse(content, status=status)
-            for name, value in headers:
-                response[name] = value
-            response["X-Page-Cache"] = "hit"
+        stored = found.get(key)
+        if stored is not None and stored[0] == stamps:
             RESULTS.labels("hit").inc()
-            return response
+            return _response(stored, "hit")
+        if request.GET and _first_sight(key):
+            return self._render(request, key, stamps, view, store=False)
+        lock = f"{key}:lock"
+        locked = _try(cache.add, lock, 1, LOCK_SECONDS)
+        if locked is None:  # the cache failed: no one to wait for
+            return self._render(request, key, stamps, view, store=True)
+        if not locked:
+            waited = _wait_for(key, stamps)
+            if waited is not None:
+                RESULTS.labels("waited").inc()
+                return _response(waited, "hit")
+            return self._render(request, key, stamps, view, store=False)
+        try:
+            return self._render(request, key, stamps, view, store=True)
+        finally:
+            _try(cache.delete, lock)
+
+    def _render(self, request, key, stamps, view, *, store: bool) -> HttpResponse:
         response = self.get_response(request)
-        if (
+        if not (
             getattr(response, "public_page", False)
             and response.status_code == 200
             and not response.cookies
             and not response.streaming
         ):
+            return response
+        if store:
             headers = [(k, v) for k, v in response.items() if k.lower() not in SKIPPED_HEADERS]
-            try:
-                cache.set(
-                    key,
-                    (response.status_code, headers, response.content),
-                    settings.PAGE_CACHE_SECONDS,
-                )
-            except Exception as exc:
-                logger.warning("page cache: could not store a page (%s)", _reason(exc))
-            response["X-Page-Cache"] = "miss"
-            RESULTS.labels("miss").inc()
+            seconds = settings.PAGE_CACHE_SECONDS
+            if view.page_likes:
+                seconds = min(seconds, settings.MEMO_SECONDS)
+            stored = (stamps, response.status_code, headers, response.content)
+            _try(cache.set, key, stored, seconds)
+        response["X-Page-Cache"] = "miss"
+        RESULTS.labels("miss").inc()
         return response
+
+
+def _response(stored: tuple, state: str) -> HttpResponse:
+    _, status, headers, content = stored
+    response = HttpResponse(content, status=status)
+    for name, value in headers:
+        response[name] = value
+    response["X-Page-Cache"] = state
+    return response
+
+
+def _first_sight(key: str) -> bool:
+    """Whether this URL was not asked for in the last PAGE_CACHE_SECONDS (then remember it)."""
+    return bool(_try(cache.add, f"{key}:seen", 1, settings.PAGE_CACHE_SECONDS))
+
+
+def _wait_for(key: str, stamps: list[str]) -> tuple | None:
+    """The page another request is rendering, once it is stored; None if it takes too long."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(LOCK_POLL_SECONDS)
+        stored = _try(cache.get, key)
+        if stored is not None and stored[0] == stamps:
+            return stored
+    return None
+
+
+def _mark_writer(request: HttpRequest) -> None:
+    # The view has read the user if it wrote for them (login_required does).
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        writer_mark(user.pk)
+
+
+def _try(call, *args):
+    """A cache call whose failure is a miss (None), logged in one line."""
+    try:
+        return call(*args)
+    except Exception as exc:
+        logger.warning("page cache: %s failed (%s)", call.__name__, _reason(exc))
+        return None
 
 
 def _reason(exc: Exception) -> str:

@@ -2,12 +2,15 @@
 write, never a member's page or a CSRF token, on local memory and on Redis."""
 
 import os
+import time
 
 import pytest
 from django.core.cache import cache
 from django.test import Client, override_settings
 
 from core.cache import cache_from_url
+from core.testing.concurrency import run_together
+from core.web import pagecache
 from follows import services as follows
 from likes import services as likes
 from members import services as members
@@ -166,3 +169,86 @@ def test_a_cache_that_raises_is_a_miss_logged_in_one_line(settings, author, capl
     assert warnings
     assert "ConnectionError" in warnings[0].getMessage()
     assert not any(r.exc_info for r in warnings)
+
+
+# --- a write makes stale what shows it; the key space is bounded; misses render once ---------
+
+
+def test_a_like_renders_again_only_the_post_it_changed(page_cache, author, settings):
+    settings.MEMO_SECONDS = 60  # the timelines' like counts: their bound, not a bump
+    other = a_member()
+    usecases.post_publish(member_id=other.pk, contents="other post")
+    post_id = anonymous("/api/posts").json()["posts"][-1]["id"]  # the author's
+    pages = ["/posts/", f"/members/{other.pk}/posts/", f"/api/posts/{post_id}"]
+    for page in pages:
+        anonymous(page)
+        assert state(anonymous(page)) == "hit"
+
+    likes.like_add(member_id=other.pk, post_id=post_id)
+
+    assert state(anonymous("/posts/")) == "hit"
+    assert state(anonymous(f"/members/{other.pk}/posts/")) == "hit"
+    fresh = anonymous(f"/api/posts/{post_id}")
+    assert (state(fresh), fresh.json()["likes"]) == ("miss", 1)
+
+
+def test_timelines_with_like_counts_are_kept_memo_seconds(page_cache, author, settings):
+    settings.MEMO_SECONDS = 0.2
+    anonymous("/posts/")
+    assert state(anonymous("/posts/")) == "hit"
+    time.sleep(0.25)
+    assert state(anonymous("/posts/")) == "miss"
+
+
+def test_a_follow_renders_again_only_its_two_members_pages(page_cache, author):
+    fan, bystander = a_member(), a_member()
+    usecases.post_publish(member_id=bystander.pk, contents="bystander post")
+    pages = [f"/members/{m.pk}/posts/" for m in (author, fan, bystander)] + ["/posts/"]
+    for page in pages:
+        anonymous(page)
+
+    follows.follow_add(follower_id=fan.pk, followee_id=author.pk)
+
+    states = [state(anonymous(page)) for page in pages]
+    assert states == ["miss", "miss", "hit", "hit"]
+
+
+def test_unknown_query_parameters_never_make_an_entry(page_cache, author):
+    before = _entries()
+    for n in range(5):
+        response = anonymous(f"/posts/?r={n}")
+        assert response.status_code == 200
+        assert state(response) is None  # rendered, not looked up, not stored
+    assert _entries() == before
+
+
+def test_a_page_with_a_query_is_stored_on_its_second_request(page_cache, author):
+    assert state(anonymous("/posts/?size=5")) == "miss"  # only remembered
+    assert state(anonymous("/posts/?size=5")) == "miss"  # stored
+    assert state(anonymous("/posts/?size=5")) == "hit"
+    assert state(anonymous("/posts/?size=6")) == "miss"  # another URL: first sight again
+
+
+def test_concurrent_misses_of_one_page_render_it_once(page_cache, author, monkeypatch):
+    renders, answers = [], []
+    render = pagecache.PageCacheMiddleware._render
+
+    def slow_render(self, request, *args, **kwargs):
+        renders.append(kwargs["store"])
+        time.sleep(0.3)  # long enough for the others to find the lock taken
+        return render(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(pagecache.PageCacheMiddleware, "_render", slow_render)
+    errors = run_together(lambda _: answers.append(anonymous("/posts/").text), range(6))
+
+    assert not errors
+    assert len(answers) == 6
+    assert len(set(answers)) == 1
+    assert renders == [True]  # one render, stored; the five others waited for it
+
+
+def _entries() -> int:
+    """How many keys the cache holds (Redis or local memory)."""
+    if hasattr(cache, "keys"):
+        return len(cache.keys("*"))
+    return len(cache._cache)
