@@ -165,7 +165,9 @@ def timeline(request: HttpRequest, member_id: int | None = None) -> HttpResponse
     openapi_extra=PAGED,
     summary="All posts, newest first",
 )
-@decorate_view(public_page(scopes=_timeline_scopes, params=CURSOR, likes=True))
+@decorate_view(
+    public_page(scopes=_timeline_scopes, params=CURSOR, likes=True, url_name="api_timeline")
+)
 def api_timeline(request: HttpRequest):
     return _api_timeline(request, None)
 
@@ -177,7 +179,9 @@ def api_timeline(request: HttpRequest):
     openapi_extra=PAGED,
     summary="One member's posts, newest first",
 )
-@decorate_view(public_page(scopes=_timeline_scopes, params=CURSOR, likes=True))
+@decorate_view(
+    public_page(scopes=_timeline_scopes, params=CURSOR, likes=True, url_name="api_member_timeline")
+)
 def api_member_timeline(request: HttpRequest, member_id: int = MemberId):
     return _api_timeline(request, member_id)
 
@@ -192,7 +196,7 @@ def _api_timeline(request: HttpRequest, member_id: int | None):
 @api.api_operation(
     GET, "/posts/{int:post_id}", response={200: PostOut, **errors(400, 404)}, summary="One post"
 )
-@decorate_view(public_page(scopes=_post_scopes))
+@decorate_view(public_page(scopes=_post_scopes, url_name="api_post"))
 def api_post(request: HttpRequest, post_id: int = PostId):
     return _post_json(facades.post(post_id=post_id))
 
@@ -203,7 +207,7 @@ def api_post(request: HttpRequest, post_id: int = PostId):
     response={200: MemberOut, **errors(400, 404)},
     summary="A member, with their counts",
 )
-@decorate_view(public_page(scopes=_member_scopes))
+@decorate_view(public_page(scopes=_member_scopes, url_name="api_member"))
 def api_member(request: HttpRequest, member_id: int = MemberId):
     card = facades.member_card(member_id=member_id)
     return {
@@ -354,7 +358,7 @@ def follow_list(request: HttpRequest, member_id: int, *, followers: bool) -> Htt
     openapi_extra=PAGED,
     summary="Who follows a member, most recent follow first",
 )
-@decorate_view(public_page(scopes=_list_scopes, params=CURSOR))
+@decorate_view(public_page(scopes=_list_scopes, params=CURSOR, url_name="api_followers"))
 def api_followers(request: HttpRequest, member_id: int = MemberId):
     return _api_follow_list(request, member_id, followers=True)
 
@@ -366,7 +370,7 @@ def api_followers(request: HttpRequest, member_id: int = MemberId):
     openapi_extra=PAGED,
     summary="Whom a member follows, most recent follow first",
 )
-@decorate_view(public_page(scopes=_list_scopes, params=CURSOR))
+@decorate_view(public_page(scopes=_list_scopes, params=CURSOR, url_name="api_following"))
 def api_following(request: HttpRequest, member_id: int = MemberId):
     return _api_follow_list(request, member_id, followers=False)
 

@@ -120,13 +120,19 @@ def pages_changed(
 
 
 def public_page(
-    *, scopes: Callable[..., list[str]], params: Iterable[str] = (), likes: bool = False
+    *,
+    scopes: Callable[..., list[str]],
+    params: Iterable[str] = (),
+    likes: bool = False,
+    url_name: str | None = None,
 ):
     """Mark a view's 200 answers to anonymous GETs as the same for everyone: cacheable.
 
     ``scopes(**url kwargs)`` names what the page shows; ``params`` are the query
     parameters it reads (any other makes the request uncacheable); ``likes``: it
-    shows the like counts of many posts, which do not bump its scopes.
+    shows the like counts of many posts, which do not bump its scopes; ``url_name``:
+    the view's URL name, for a view that django-ninja dispatches (its path does not
+    resolve to the view itself).
     """
     params = frozenset(params)
 
@@ -140,16 +146,16 @@ def public_page(
         wrapper.page_scopes = scopes
         wrapper.page_params = params
         wrapper.page_likes = likes
-        _BY_URL_NAME[view.__name__] = wrapper
+        if url_name is not None:
+            _DISPATCHED[url_name] = wrapper
         return wrapper
 
     return decorate
 
 
 # The JSON API's paths resolve to django-ninja's dispatcher, not to the view: its
-# ``@public_page`` views are found by their URL's name, which ninja takes from the
-# view's function name.
-_BY_URL_NAME: dict[str, Callable] = {}
+# ``@public_page`` views are found by their URL's name.
+_DISPATCHED: dict[str, Callable] = {}
 
 
 def _key(request: HttpRequest) -> str:
@@ -185,7 +191,7 @@ def _resolved(urlconf: str | None, path: str):
     view = match.func
     if not hasattr(view, "page_scopes"):
         dispatched = view.__qualname__.startswith("PathView.")  # a django-ninja path
-        view = _BY_URL_NAME.get(match.url_name) if dispatched else None
+        view = _DISPATCHED.get(match.url_name) if dispatched else None
         if view is None:
             return None
     return view, match.kwargs

@@ -1,4 +1,4 @@
-"""The post items' markup: the same as the template-era tag gave (other changes build on it),
+"""The post items' markup: exact (the first hour's hooks for actions.js included),
 for a visitor and a member, their own post and one they like, whatever the memo holds."""
 
 import datetime
