@@ -90,6 +90,7 @@ lab: $(INSTALLED)
 throughput: $(INSTALLED)
 	@command -v wrk >/dev/null || { missing=" wrk"; $(APT_INSTALL); }
 	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-throughput-only} $(BIN)/python manage.py migrate -v0
+	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-throughput-only} $(BIN)/python manage.py collectstatic --noinput -v0
 	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-throughput-only} $(BIN)/python manage.py throughput $(THROUGHPUT_ARGS)
 
 # 20 users for 60 s against http://127.0.0.1:8000, then the summary (see README).

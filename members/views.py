@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_ratelimit.decorators import ratelimit
 
+from core.web.pagecache import member_page, member_scope
 from core.web.security import rate
 from members import services, throttle
 from members.forms import (
@@ -73,6 +74,7 @@ def _render_me(request: HttpRequest, form: NicknameForm) -> HttpResponse:
     return render(request, "members/me.html", {"form": form, "history": history})
 
 
+@member_page(scopes=lambda viewer_id: [member_scope(viewer_id)])  # their history, their row
 @login_required
 @require_safe
 def me(request: HttpRequest) -> HttpResponse:

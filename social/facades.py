@@ -226,6 +226,16 @@ def home(*, member_id: int, cursor: Cursor, marks: bool = True) -> Timeline:
     process: a post never changes). Both sources are paged by post id, so the
     merge pages exactly. The feed's page is read every time: a fan-out writes it.
     """
+    merged, have = _home_ids(member_id, cursor)
+    missing = [post_id for post_id in merged.items if post_id not in have]
+    have.update(_posts.get_many(missing, _read_posts))
+    # A post deleted between the two reads is simply not shown.
+    post_list = [have[post_id] for post_id in merged.items if post_id in have]
+    return Timeline(_entries(post_list, member_id, marks=marks), merged.older, merged.newer, None)
+
+
+def _home_ids(member_id: int, cursor: Cursor) -> tuple[Page[int], dict[int, PostRow]]:
+    """The page of the home feed's post ids, and the rows of those read with them."""
     pulled = follows.following_among(follower_id=member_id, member_ids=feeds.pull_authors())
     feed_page = feeds.feed_page(owner_id=member_id, cursor=cursor)
     pull_pages = [posts.timeline_page(cursor=cursor, member_id=a) for a in sorted(pulled)]
@@ -233,12 +243,16 @@ def home(*, member_id: int, cursor: Cursor, marks: bool = True) -> Timeline:
         Page([p.id for p in pg.items], pg.size, pg.older, pg.newer) for pg in pull_pages
     ]
     merged = merge_pages(id_pages, cursor)
-    have = {p.id: p for pg in pull_pages for p in _rows(pg.items)}
-    missing = [post_id for post_id in merged.items if post_id not in have]
-    have.update(_posts.get_many(missing, _read_posts))
-    # A post deleted between the two reads is simply not shown.
-    post_list = [have[post_id] for post_id in merged.items if post_id in have]
-    return Timeline(_entries(post_list, member_id, marks=marks), merged.older, merged.newer, None)
+    return merged, {p.id: p for pg in pull_pages for p in _rows(pg.items)}
+
+
+def home_version(*, member_id: int) -> tuple:
+    """What others' writes change on the first page of the member's home: which posts it
+    shows and whether an older page follows (a fan-out, a deletion, a pulled
+    author's post change it; no stamp says so). The page's own reads, without
+    the posts."""
+    merged, _ = _home_ids(member_id, Cursor())
+    return tuple(merged.items), merged.older
 
 
 # --- follow lists ----------------------------------------------------------------

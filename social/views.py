@@ -29,7 +29,14 @@ from ninja.decorators import decorate_view
 from core.pagination import MAX_ID, CursorForm
 from core.web.api import errors, form_parameters, session
 from core.web.http import asks_for_json, bad_request, json_response, local_url, page_url
-from core.web.pagecache import NICKNAMES, TIMELINE, member_scope, post_scope, public_page
+from core.web.pagecache import (
+    NICKNAMES,
+    TIMELINE,
+    member_page,
+    member_scope,
+    post_scope,
+    public_page,
+)
 from core.web.security import rate
 from posts.forms import PostForm, error_text
 from social import facades, usecases
@@ -55,6 +62,19 @@ def _list_scopes(member_id: int, followers: bool = True) -> list[str]:
 
 def _post_scopes(post_id: int) -> list[str]:
     return [post_scope(post_id), NICKNAMES]
+
+
+# What others may change on a member's own view of a page (core/web/pagecache.py).
+def _viewer_timeline_scopes(viewer_id: int, member_id: int | None = None) -> list[str]:
+    return _timeline_scopes(member_id)
+
+
+def _home_scopes(viewer_id: int) -> list[str]:
+    return []  # the feed's ids are its version
+
+
+def _home_version(viewer_id: int) -> tuple:
+    return facades.home_version(member_id=viewer_id)
 
 
 GET = ["GET", "HEAD"]
@@ -145,6 +165,7 @@ def root(request: HttpRequest) -> HttpResponse:
 # --- timelines -------------------------------------------------------------------------
 
 
+@member_page(scopes=_viewer_timeline_scopes)
 @public_page(scopes=_timeline_scopes, params=CURSOR, likes=True)
 @require_safe
 def timeline(request: HttpRequest, member_id: int | None = None) -> HttpResponse:
@@ -222,6 +243,7 @@ def api_member(request: HttpRequest, member_id: int = MemberId):
 # --- home --------------------------------------------------------------------------------
 
 
+@member_page(scopes=_home_scopes, version=_home_version)
 @login_required
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
@@ -240,6 +262,7 @@ def home(request: HttpRequest) -> HttpResponse:
     openapi_extra=PAGED,
     summary="My home timeline: my posts and those of whom I follow",
 )
+@decorate_view(member_page(scopes=_home_scopes, version=_home_version, url_name="api_home"))
 def api_home(request: HttpRequest):
     form = CursorForm(request.GET)
     if not form.is_valid():

@@ -43,9 +43,11 @@ import functools
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
+from importlib import import_module
 
 from django.conf import settings
+from django.contrib import auth
 from django.core.cache import cache
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
@@ -53,7 +55,14 @@ from django.urls import Resolver404, get_urlconf, resolve
 from django.utils import translation
 from prometheus_client import Counter
 
-from core.cache import request_scope, stamps_bump, stamps_read, writer_mark
+from core.cache import (
+    reads_fresh,
+    request_scope,
+    stamps_bump,
+    stamps_read,
+    writer_key,
+    writer_mark,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +84,11 @@ LOCK_POLL_SECONDS = 0.005
 RESULTS = Counter("sns_page_cache", "Anonymous page cache lookups by result.", ["result"])
 for _result in ("hit", "miss", "waited", "error"):
     RESULTS.labels(_result)  # exported at 0 from the start
+MEMBER_RESULTS = Counter(
+    "sns_member_page_cache", "Members' page cache lookups by result.", ["result"]
+)
+for _result in ("hit", "miss", "fresh", "error"):
+    MEMBER_RESULTS.labels(_result)
 
 # --- scopes: what a page shows ---------------------------------------------------------
 
@@ -153,8 +167,42 @@ def public_page(
     return decorate
 
 
+def member_page(
+    *,
+    scopes: Callable[..., list[str]],
+    version: Callable[..., Hashable] | None = None,
+    url_name: str | None = None,
+):
+    """Mark a view's 200 answers to a member's GET without a query as theirs to keep.
+
+    ``scopes(viewer_id=, **url kwargs)`` names what others may change on the page
+    (their stamps are read with the page); ``version(viewer_id=, **url kwargs)``,
+    when given, is read on every request and must equal what it was when the
+    page was kept (the home feed's ids: a fan-out writes them, no stamp is
+    bumped). What a page shows of others beyond these (like counts, nicknames)
+    is at most MEMO_SECONDS old, the page's lifetime; what the member does
+    themselves makes them a writer (``core.cache.writer_mark``), whose pages are
+    never served from here. ``url_name`` as for ``public_page``.
+    """
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            response = view(request, *args, **kwargs)
+            response.member_page = True
+            return response
+
+        wrapper.member_scopes = scopes  # functools.wraps keeps a @public_page's marks
+        wrapper.member_version = version
+        if url_name is not None:
+            _DISPATCHED[url_name] = wrapper
+        return wrapper
+
+    return decorate
+
+
 # The JSON API's paths resolve to django-ninja's dispatcher, not to the view: its
-# ``@public_page`` views are found by their URL's name.
+# ``@public_page`` and ``@member_page`` views are found by their URL's name.
 _DISPATCHED: dict[str, Callable] = {}
 
 
@@ -175,9 +223,34 @@ def may_store(request: HttpRequest) -> bool:
     )
 
 
+def may_keep_for_member(request: HttpRequest) -> bool:
+    """Whether this may be a member's request for a page of theirs kept in the cache.
+
+    A GET without a query, with a session and the CSRF cookie the page's forms are
+    signed with (a first visit, which is given one, is rendered), and no
+    pending message (a flash shown once).
+    """
+    cookies = request.COOKIES
+    return (
+        settings.PAGE_CACHE
+        and request.method == "GET"
+        and not request.META.get("QUERY_STRING")
+        and settings.SESSION_COOKIE_NAME in cookies
+        and settings.CSRF_COOKIE_NAME in cookies
+        and "messages" not in cookies
+    )
+
+
 def _page_view(request: HttpRequest):
     """The ``@public_page`` view the path leads to, with its URL arguments; None for any other."""
-    return _resolved(get_urlconf(), request.path_info)
+    page = _resolved(get_urlconf(), request.path_info)
+    return page if page is not None and hasattr(page[0], "page_scopes") else None
+
+
+def _member_view(request: HttpRequest):
+    """The ``@member_page`` view the path leads to, with its URL arguments; None for any other."""
+    page = _resolved(get_urlconf(), request.path_info)
+    return page if page is not None and hasattr(page[0], "member_scopes") else None
 
 
 # Resolving walks every URL pattern (an eighth of a hit's time): each path once per
@@ -189,7 +262,7 @@ def _resolved(urlconf: str | None, path: str):
     except Resolver404:
         return None
     view = match.func
-    if not hasattr(view, "page_scopes"):
+    if not (hasattr(view, "page_scopes") or hasattr(view, "member_scopes")):
         dispatched = view.__qualname__.startswith("PathView.")  # a django-ninja path
         view = _DISPATCHED.get(match.url_name) if dispatched else None
         if view is None:
@@ -212,6 +285,8 @@ class PageCacheMiddleware:
         with request_scope():
             if may_store(request):
                 return self._cached(request)
+            if may_keep_for_member(request):
+                return self._kept_for_member(request)
             response = self.get_response(request)
             if request.method not in SAFE_METHODS and response.status_code < 500:
                 _mark_writer(request)
@@ -274,12 +349,100 @@ class PageCacheMiddleware:
         RESULTS.labels("miss").inc()
         return response
 
+    def _kept_for_member(self, request: HttpRequest) -> HttpResponse:
+        """A member's page, served from the cache while nothing it shows has changed.
+
+        The session and the member are checked as the full stack checks them
+        (``django.contrib.auth.get_user``: a logged-out session, a changed
+        password, "log out everywhere" each fail it), each from its cached copy.
+        The key is the member, their CSRF cookie, the language and the URL: no
+        page ever reaches another member, nor another browser of theirs.
+        """
+        page = _member_view(request)
+        if page is None:
+            return self.get_response(request)
+        view, kwargs = page
+        try:
+            viewer = _session_member(request)
+            if viewer is None:
+                return self.get_response(request)
+            if reads_fresh(viewer):  # read with the member's copy, just now
+                MEMBER_RESULTS.labels("fresh").inc()
+                return self.get_response(request)
+            version = None
+            if view.member_version is not None:
+                version = view.member_version(viewer_id=viewer, **kwargs)
+            key = _member_key(request, viewer)
+            stamps, found = stamps_read(view.member_scopes(viewer_id=viewer, **kwargs), also=[key])
+        except DisallowedHost:
+            return self.get_response(request)
+        except Exception as exc:
+            # The full stack meets the same failure and answers it (a 503, a login page).
+            logger.warning("member page cache unavailable (%s); rendering", _reason(exc))
+            MEMBER_RESULTS.labels("error").inc()
+            return self.get_response(request)
+        state = (stamps, version)
+        stored = found.get(key)
+        if stored is not None and stored[0] == state:
+            MEMBER_RESULTS.labels("hit").inc()
+            return _response(stored, "hit")
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if (
+            getattr(response, "member_page", False)
+            and response.status_code == 200
+            and _csrf_renewal_only(request, response)
+            and not response.streaming
+            and user is not None
+            and user.pk == viewer
+            # They wrote while it rendered: it may show the page before their write.
+            and _try(cache.get, writer_key(viewer)) is None
+        ):
+            headers = [(k, v) for k, v in response.items() if k.lower() not in SKIPPED_HEADERS]
+            cookies = list(response.cookies.values())
+            stored = (state, response.status_code, headers, response.content, cookies)
+            _try(cache.set, key, stored, settings.MEMO_SECONDS)
+            response["X-Page-Cache"] = "miss"
+        MEMBER_RESULTS.labels("miss").inc()
+        return response
+
+
+def _csrf_renewal_only(request: HttpRequest, response: HttpResponse) -> bool:
+    """Whether the only cookie the response sets is the request's own CSRF cookie again.
+
+    Django sends it with every page that has a form, to renew its expiry; a kept
+    page sends it again, as the stack would (its relative max-age renews it).
+    """
+    name = settings.CSRF_COOKIE_NAME
+    return set(response.cookies) <= {name} and (
+        name not in response.cookies or response.cookies[name].value == request.COOKIES[name]
+    )
+
+
+def _session_member(request: HttpRequest) -> int | None:
+    """The id of the member whose session the request carries, checked as Django checks it."""
+    engine = import_module(settings.SESSION_ENGINE)
+    request.session = engine.SessionStore(request.COOKIES[settings.SESSION_COOKIE_NAME])
+    user = auth.get_user(request)
+    # The stack builds its own from the cookie (a session flushed here is gone there too).
+    del request.session
+    return user.pk if user.is_authenticated else None
+
+
+def _member_key(request: HttpRequest, viewer: int) -> str:
+    language = translation.get_language_from_request(request)
+    csrf = request.COOKIES[settings.CSRF_COOKIE_NAME]
+    url = request.build_absolute_uri()
+    return "mpage:" + hashlib.sha256(f"{viewer} {csrf} {language} {url}".encode()).hexdigest()
+
 
 def _response(stored: tuple, state: str) -> HttpResponse:
-    _, status, headers, content = stored
+    _, status, headers, content, *cookies = stored
     response = HttpResponse(content, status=status)
     for name, value in headers:
         response[name] = value
+    for morsel in cookies[0] if cookies else ():  # a member's page: its CSRF cookie's renewal
+        response.cookies[morsel.key] = morsel
     response["X-Page-Cache"] = state
     return response
 
