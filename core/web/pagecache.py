@@ -23,9 +23,15 @@ a marker of a few bytes per URL, not a page. Concurrent misses of one page rende
 it once: the first takes a lock in the cache, the others wait for its answer (up
 to LOCK_WAIT_SECONDS, then render themselves).
 
-What is never cached: a request with a session or a pending message (it may be a
-member's, or carry a flash message), a response that sets a cookie, anything but
-a GET answered 200 by a view marked ``@public_page``. A cached page holds no CSRF
+What is never cached for visitors: a request with a session or a pending message
+(it may be a member's, or carry a flash message), a response that sets a cookie,
+anything but a GET answered 200 by a view marked ``@public_page``.
+
+A member's own pages (``@member_page``: their home, the timelines as they see
+them, ``/me/``) are kept apart, per member and browser (the key holds their CSRF
+cookie), for MEMO_SECONDS at most, checked on every request against the
+session (as Django checks it), the stamps of what they show and, for the home,
+its feed's ids; never for a member who has just written (docs/speed.md). A cached page holds no CSRF
 token: the public pages have no form that needs one (the language switcher's
 POST is exempt). The pages and stamps live in Django's default cache, which must
 be shared by every process serving the site (settings: CACHES). A cache that
