@@ -561,7 +561,7 @@ def _wait_for(state: str) -> dict:
 
 @replicated
 @pytest.mark.mysql
-def test_a_real_replica_up_stopped_and_killed(real_replica, routed):
+def test_a_real_replica_up_stopped_and_killed(real_replica, routed, settings):
     _, replica_port, replica_server = real_replica
     mirror = connections.settings[REPLICA]
     _set_replica(
@@ -576,7 +576,13 @@ def test_a_real_replica_up_stopped_and_killed(real_replica, routed):
         }
     )
     try:
-        assert _wait_for("up") == {"configured": True, "state": "up", "lag": 0}
+        up = _wait_for("up")
+        # Seconds_Behind_Master reads 1 for a moment while the replica applies the primary's
+        # first events on a busy machine; "up" means within REPLICA_MAX_LAG, not exactly zero.
+        assert up["configured"] is True
+        assert up["state"] == "up"
+        assert isinstance(up["lag"], int)
+        assert 0 <= up["lag"] <= settings.REPLICA_MAX_LAG
         _sql(replica_port, "STOP SLAVE SQL_THREAD")
         stopped = _wait_for("lagging")
         assert stopped["lag"] is None
