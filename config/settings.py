@@ -365,11 +365,14 @@ EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # seconds; a silent server is a retry
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SNS <no-reply@sns.example>")
-# The provider refuses more than so many messages a second. This is Celery's rate
-# limit on the sending task, and it holds per worker (each `celery worker`, whatever
-# its concurrency), not across workers: keep MAIL_RATE_LIMIT x workers under the
-# provider's limit (the cluster: 2 workers x 8/s = 16/s against 20/s).
+# The provider refuses more than so many messages a second. MAIL_RATE_LIMIT is
+# Celery's rate limit on the sending task: it holds per worker (each `celery worker`,
+# whatever its concurrency) and spreads that worker's sends, keeping its pool free for
+# the fan-out. MAIL_PROVIDER_RATE (0: off) is what all workers together send at most a
+# second, paced by send slots in the shared cache at the moment of sending
+# (members.mail.send_slot_wait); set it under the provider's limit, with a margin.
 MAIL_RATE_LIMIT = env.str("MAIL_RATE_LIMIT", default="8/s")
+MAIL_PROVIDER_RATE = env.float("MAIL_PROVIDER_RATE", default=0.0)
 
 # Home feeds: authors with more followers than this are pulled at read time
 # instead of fanned out; each member's feed keeps its newest FEED_MAX_ENTRIES.

@@ -120,10 +120,12 @@ PORTS = {
 }
 PORTS = {role: port + OFFSET for role, port in PORTS.items()}
 APP_PORT = 8101 + OFFSET
-# The stand-in provider refuses more than this many messages a second; each
-# worker sends at most MAIL_RATE (a Celery rate limit is per worker), with margin.
+# The stand-in provider refuses more than this many messages a second. All workers
+# together send at most 80 % of it (MAIL_PROVIDER_RATE, paced in Redis at the moment
+# of sending); each starts at most its share (MAIL_RATE: Celery's limit is per worker).
 SMTP_MAX_PER_SECOND = 5
-MAIL_RATE = max(1, int(SMTP_MAX_PER_SECOND * 0.8) // max(WORKERS, 1))
+MAIL_PROVIDER_RATE = SMTP_MAX_PER_SECOND * 0.8
+MAIL_RATE = max(1, int(MAIL_PROVIDER_RATE) // max(WORKERS, 1))
 # Reads fall back to the primary when the replica is further behind than this.
 REPLICA_MAX_LAG = 5
 
@@ -355,6 +357,7 @@ def environment() -> dict[str, str]:
         # are pushed (the default, 10 000, suits the single process of make run).
         "FEED_FANOUT_LIMIT": "50000",
         "MAIL_RATE_LIMIT": f"{MAIL_RATE}/s",
+        "MAIL_PROVIDER_RATE": f"{MAIL_PROVIDER_RATE:g}",
         "WEB_CONCURRENCY": "2",
         "THREADS": "8",
     }

@@ -4,8 +4,10 @@ transaction that asks for it, sent by the worker, never lost or sent twice.
 A row of the transactional outbox (``core.outbox``, as the feed fan-out is): an
 ``OutboundMail`` in the asking transaction, queued for ``members.tasks.send_mail``
 after the commit, queued again by the sweep while it is not done. Every kind of
-mail takes this one way, so the one rate limit of that task keeps the provider
-under its limit. The worker sends a mail only while its row is not done, and every
+mail takes this one way, so one pace keeps the provider under its limit: Celery's
+rate limit spreads each worker's sends, and a send slot in the shared cache
+(``MAIL_PROVIDER_RATE``) keeps every worker's together under the provider's rate at the
+moment they reach it. The worker sends a mail only while its row is not done, and every
 mail carries a Message-ID derived from its row, so a provider that already
 accepted it (the worker died between the provider's "250" and marking the row)
 can tell.
@@ -14,12 +16,15 @@ can tell.
 from __future__ import annotations
 
 import logging
+import math
 import smtplib
+import time
 from email.utils import parseaddr
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import EmailMessage
+from django.core.cache import cache
+from django.core.mail import EmailMessage, get_connection
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
@@ -30,6 +35,10 @@ from core import outbox
 from members.models import Member, OutboundMail
 
 logger = logging.getLogger(__name__)
+
+
+# A send slot further ahead than this is not waited for: the mail is retried instead.
+SLOT_HORIZON_SECONDS = 5.0
 
 
 class MailDeferred(Exception):
@@ -92,8 +101,13 @@ def mail_deliver(*, mail_id: int) -> bool:
     if mail.kind == OutboundMail.Kind.PASSWORD_RESET and not _may_reset(mail.member):
         outbox.outbox_done(OutboundMail, mail.pk)  # closed, or no password to reset, since
         return False
+    message = _message(mail)
     try:
-        _message(mail).send()
+        # Connected before the slot, so what lies between the slot and the provider's
+        # count is the message's own round trips, not a connection's set-up.
+        with get_connection() as connection:
+            send_slot_wait()
+            connection.send_messages([message])
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]
         if any(_temporary(code) for code in codes):
@@ -109,6 +123,32 @@ def mail_deliver(*, mail_id: int) -> bool:
         raise MailDeferred(str(exc)) from exc
     outbox.outbox_done(OutboundMail, mail.pk)
     return True
+
+
+def send_slot_wait() -> None:
+    """Wait for a send slot that no other process holds (``MAIL_PROVIDER_RATE`` a second).
+
+    Celery's rate limit holds per worker and where a task starts, so two workers, or
+    one whose sends are delayed unevenly, can put more into one of the provider's
+    seconds than it takes. Here time is cut into slots of 1/rate seconds: a send claims
+    the first free slot from now with an atomic add in the shared cache and waits for
+    its start, so any two sends, whoever makes them, are a slot apart. A cache that
+    cannot be reached claims nothing, and the mail is retried rather than sent unpaced.
+    Every process must share the cache (Redis) and a clock (one machine, or NTP).
+    """
+    rate = settings.MAIL_PROVIDER_RATE
+    if not rate:
+        return
+    interval = 1 / rate
+    first = math.ceil(time.time() / interval)
+    for slot in range(first, first + math.ceil(SLOT_HORIZON_SECONDS * rate)):
+        claimed = cache.add(f"mail-slot:{slot}", 1, timeout=60)
+        if claimed is None:  # django-redis ignoring an error: Redis is down
+            raise MailDeferred("the shared cache is unreachable: no send slot")
+        if claimed:
+            time.sleep(max(0.0, slot * interval - time.time()))
+            return
+    raise MailDeferred(f"no send slot free in the next {SLOT_HORIZON_SECONDS:g} s")
 
 
 def _may_reset(member: Member) -> bool:

@@ -309,7 +309,7 @@ class OutboundMail(Outbox):
     failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
 
     task = "members.tasks.send_mail"
-    # A backlog behind the rate limit (MAIL_RATE_LIMIT x workers) must not be queued
+    # A backlog behind the rate limit (MAIL_PROVIDER_RATE) must not be queued
     # twice while it waits: copies are skipped, but they take the rate's slots.
     resend_after = timedelta(minutes=5)
 

@@ -1,11 +1,13 @@
 """Celery tasks of the member domain: outbound email, on the ``mail`` queue.
 
-``send_mail`` is rate-limited (``MAIL_RATE_LIMIT``) so the provider, which
-refuses more than so many messages a second, is never pushed past its limit.
-Every kind of mail (welcome, password reset) goes through this one task: a Celery
-rate limit holds per task and per worker, not across workers, so N workers send
-up to N times the rate. Acknowledged late (settings), so a worker that dies
-mid-send leaves the message to another; a mail already sent is not sent again.
+``send_mail`` is rate-limited (``MAIL_RATE_LIMIT``) so each worker starts its
+sends evenly; ``members.mail.send_slot_wait`` paces every worker's together
+(``MAIL_PROVIDER_RATE``) so the provider, which refuses more than so many messages
+a second, is never pushed past its limit. Every kind of mail (welcome, password
+reset) goes through this one task: a Celery rate limit holds per task and per
+worker, not across workers, so N workers start up to N times the rate.
+Acknowledged late (settings), so a worker that dies mid-send leaves the message to
+another; a mail already sent is not sent again.
 """
 
 import logging

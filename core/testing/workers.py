@@ -80,12 +80,14 @@ def worker_env(broker: str, **extra: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def celery_worker(env: dict[str, str], log: Path):
-    """``celery -A config worker`` as `make worker` starts it (no queue option), one process."""
+def celery_worker(env: dict[str, str], log: Path, name: str = "celery"):
+    """``celery -A config worker`` as `make worker` starts it (no queue option), one process;
+    ``name`` tells two apart."""
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo"]
-            + ["--loglevel", "INFO", "--without-gossip", "--without-mingle"],
+            + ["--loglevel", "INFO", "--without-gossip", "--without-mingle"]
+            + ["--hostname", f"{name}@%h"],
             cwd=ROOT,
             env=env,
             stdout=out,

@@ -32,3 +32,22 @@ def test_a_bad_count_or_offset_is_refused_with_its_name(name, value, tmp_path):
     assert f"{name} must be a whole number" in result.stderr
     assert "Traceback" not in result.stderr
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+@pytest.mark.parametrize(("workers", "each"), [("1", "4/s"), ("2", "2/s"), ("5", "1/s")])
+def test_the_workers_together_send_under_the_providers_limit(workers, each, tmp_path):
+    show = (
+        "import sys; sys.path.insert(0, 'deploy'); import cluster; e = cluster.environment(); "
+        "print(e['MAIL_PROVIDER_RATE'], e['MAIL_RATE_LIMIT'], cluster.SMTP_MAX_PER_SECOND)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", show],
+        cwd=ROOT,
+        env={**os.environ, "CLUSTER_DIR": str(tmp_path), "CLUSTER_WORKERS": workers},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    paced, per_worker, provider = result.stdout.split()
+    assert float(paced) < int(provider)  # the shared pace, with a margin, whatever the workers
+    assert per_worker == each  # each worker's share of it (Celery's limit is per worker)

@@ -5,10 +5,12 @@ locmem mailbox, except where the point is a real socket."""
 import re
 import smtplib
 import socket
+import threading
 from datetime import date
 
 import pytest
 from django.core import mail as outbox
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.utils import timezone, translation
 from kombu.exceptions import OperationalError as BrokerDown
@@ -252,3 +254,104 @@ class TestTheProviderSaysNotNow:
         with pytest.raises(smtplib.SMTPSenderRefused):
             mail.mail_deliver(mail_id=mail_id)
         assert pending() == [mail_id]
+
+
+class Clock:
+    """``time.time`` and ``time.sleep`` of members.mail: sleeping moves it on."""
+
+    def __init__(self, now: float):
+        self.now = now
+        self.slept_until: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.slept_until.append(self.now)
+
+
+@pytest.fixture
+def clock(monkeypatch, settings):
+    settings.MAIL_PROVIDER_RATE = 4
+    frozen = Clock(1_000_000.1)
+    monkeypatch.setattr(mail.time, "time", frozen.time)
+    monkeypatch.setattr(mail.time, "sleep", frozen.sleep)
+    return frozen
+
+
+class TestSendSlots:
+    def test_off_it_neither_waits_nor_touches_the_cache(self, settings, monkeypatch):
+        settings.MAIL_PROVIDER_RATE = 0
+        monkeypatch.setattr(mail.cache, "add", lambda *a, **k: pytest.fail("cache touched"))
+        mail.send_slot_wait()
+
+    def test_sends_wait_for_slots_a_quarter_second_apart_at_four_a_second(self, clock):
+        for _ in range(9):
+            clock.now = 1_000_000.1  # every send asked for at once, as two workers might
+            mail.send_slot_wait()
+        starts = clock.slept_until
+        assert starts == pytest.approx([1_000_000 + 0.25 * k for k in range(1, 10)])
+        # The provider's count: never more than 4 in any second, at and past its edges.
+        for start in starts:
+            assert sum(start - 1 < other <= start for other in starts) <= 4
+
+    def test_a_slot_just_begun_is_taken_without_waiting(self, clock):
+        clock.now = 1_000_000.5  # exactly a slot's start
+        mail.send_slot_wait()
+        assert clock.slept_until == [1_000_000.5]  # slept 0 s
+        mail.send_slot_wait()
+        assert clock.slept_until[-1] == pytest.approx(1_000_000.75)
+
+    def test_no_slot_within_the_horizon_is_retried_not_sent(self, clock):
+        horizon = int(mail.SLOT_HORIZON_SECONDS * 4)
+        for _ in range(horizon):
+            clock.now = 1_000_000.1
+            mail.send_slot_wait()
+        clock.now = 1_000_000.1
+        with pytest.raises(mail.MailDeferred, match="no send slot"):
+            mail.send_slot_wait()
+        clock.now = 1_000_001.1  # a second later four slots are free again
+        mail.send_slot_wait()
+
+    def test_a_cache_that_cannot_be_reached_defers_the_mail(self, clock, monkeypatch):
+        register()
+        [mail_id] = pending()
+        monkeypatch.setattr(mail.cache, "add", lambda *a, **k: None)  # django-redis, Redis down
+        with pytest.raises(mail.MailDeferred, match="unreachable"):
+            mail.mail_deliver(mail_id=mail_id)
+        assert outbox.outbox == []
+        assert pending() == [mail_id]
+
+    def test_threads_never_share_a_slot(self, clock, monkeypatch):
+        # Each thread has a cache object of its own (Django's are per thread), all
+        # on one locmem store: record on the class what each one's add won.
+        claimed, add = [], LocMemCache.add
+
+        def recording_add(self, key, *args, **kwargs):
+            won = add(self, key, *args, **kwargs)
+            if won:
+                claimed.append(key)
+            return won
+
+        monkeypatch.setattr(LocMemCache, "add", recording_add)
+        barrier = threading.Barrier(8)
+
+        def send() -> None:
+            barrier.wait()
+            mail.send_slot_wait()
+
+        threads = [threading.Thread(target=send) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(claimed) == 8
+        assert len(set(claimed)) == 8
+
+    def test_a_mail_is_sent_in_its_slot(self, clock):
+        register()
+        [mail_id] = pending()
+        assert mail.mail_deliver(mail_id=mail_id) is True
+        assert clock.slept_until == [pytest.approx(1_000_000.25)]
+        assert len(outbox.outbox) == 1

@@ -1,4 +1,4 @@
-"""End to end: a real ``celery -A config worker`` sends the welcome emails to a real
+"""End to end: real ``celery -A config worker``s send the welcome emails to a real
 SMTP stand-in that refuses more than 10 messages a second.
 
 The worker is started exactly as `make worker` does, with no queue option: it must
@@ -6,6 +6,7 @@ consume the ``mail`` queue as well as the default one. It is a separate process,
 this runs on MariaDB (transactional_db) in a RabbitMQ vhost of its own.
 """
 
+import os
 import socket
 import subprocess
 import sys
@@ -29,6 +30,7 @@ app = current_app._get_current_object()  # the project's (config.celery), loaded
 SIGN_UPS = 40
 PROVIDER_LIMIT = 10  # messages a second
 WORKER_RATE = "8/s"  # under it, with margin for the jitter of one worker
+REDIS = f"redis://127.0.0.1:6379/{os.environ.get('TEST_REDIS_DB', '9')}"
 
 
 @pytest.fixture
@@ -69,6 +71,23 @@ def worker(broker, provider, transactional_db, tmp_path, request):
     log = tmp_path / "worker.log"
     with celery_worker(env, log):
         yield log
+
+
+@pytest.fixture
+def two_workers(broker, provider, transactional_db, tmp_path, request):
+    """Two workers, each allowed WORKER_RATE by Celery (16/s together, over the provider's
+    10), on one Redis, paced together at the test's MAIL_PROVIDER_RATE ("0": not at all)."""
+    port, _ = provider
+    env = worker_env(
+        broker,
+        EMAIL_URL=f"smtp://127.0.0.1:{port}",
+        MAIL_RATE_LIMIT=WORKER_RATE,
+        MAIL_PROVIDER_RATE=request.param,
+        CACHE_URL=REDIS,
+    )
+    logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
+    with celery_worker(env, logs[0], "worker-1"), celery_worker(env, logs[1], "worker-2"):
+        yield logs
 
 
 def sign_up(n: int) -> dict[str, OutboundMail]:
@@ -135,3 +154,23 @@ def test_sent_faster_than_the_provider_takes_the_refused_are_retried_not_lost(wo
     stats = read_stats(mailbox)
     assert stats["refused"] > 0, stats  # the provider did say "451 not now" ...
     assert (stats["accepted"], stats["duplicates"]) == (2 * PROVIDER_LIMIT, 0)  # ... to no harm
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("two_workers", ["0", "8"], indirect=True)
+def test_two_workers_paced_together_are_never_refused(two_workers, provider, request):
+    _, mailbox = provider
+    with transaction.atomic():  # all queued at once, at the commit: a burst
+        rows = sign_up(SIGN_UPS)
+
+    arrived_once_each(mailbox, rows, seconds=90)
+    stats = read_stats(mailbox)
+    logs = [log.read_text() for log in two_workers]
+    assert all("members.tasks.send_mail[" in log for log in logs)  # both sent
+    assert (stats["accepted"], stats["duplicates"]) == (SIGN_UPS, 0)
+    if request.node.callspec.params["two_workers"] == "0":
+        # Each worker keeps to its own Celery limit; together they are over the
+        # provider's: the reference that the shared pace is needed.
+        assert stats["refused"] > 0, stats
+    else:
+        assert stats["refused"] == 0, stats
