@@ -400,7 +400,9 @@ def check_posts(load: Load) -> list[Check]:
     )
     missing = [c for c in load.acknowledged if acknowledged[c] == 0]
     twice = [c for c, n in acknowledged.items() if n > 1]
-    interrupted = [c for t in load.tallies.values() for c in t.interrupted if c != "like"]
+    cut = [c for t in load.tallies.values() for c in t.interrupted]
+    interrupted = [c for c in cut if c != "like"]
+    likes = len(cut) - len(interrupted)  # idempotent: the like counts' check covers them
     found = Counter(
         Post.objects.filter(contents__in=interrupted).values_list("contents", flat=True)
     )
@@ -416,7 +418,7 @@ def check_posts(load: Load) -> list[Check]:
             len(bad_interrupted),
             f"{len(interrupted)} posts cut in flight: {sum(found[c] == 1 for c in interrupted)} "
             f"committed whole, {sum(found[c] == 0 for c in interrupted)} not at all, "
-            f"{len(bad_interrupted)} twice",
+            f"{len(bad_interrupted)} twice; {likes} likes cut (counts checked below)",
         ),
     ]
 
