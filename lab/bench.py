@@ -536,9 +536,8 @@ class Bench:
             )
         )
         # DESIGN 7's target is on the best exact strategy, whichever it is on this machine.
-        exact = [r for r in (sharded, buffered) if r.lost == 0 and r.like_rows == r.attempted]
-        best = max(exact, key=lambda r: r.throughput, default=None)
-        ratio = best.throughput / pessimistic.throughput if best and pessimistic.throughput else 0
+        best = like_lab.best_exact(results.values())
+        ratio = best.throughput / pessimistic.throughput if best and pessimistic.throughput else 0.0
         self.add(
             Figure(
                 "likes_best_vs_pessimistic",

@@ -120,3 +120,21 @@ def test_clients_are_spread_over_the_processes(threads, processes, sizes):
     groups = like_lab._spread(threads, min(processes, threads))
     assert [len(g) for g in groups] == sizes
     assert [n for g in groups for n in g] == list(range(threads))
+
+
+def _result(key: str, seconds: float, *, stored: int = 10, rows: int = 10) -> like_lab.Result:
+    name = like_lab.strategy(key).name
+    return like_lab.Result(name, attempted=10, seconds=seconds, stored=stored, like_rows=rows)
+
+
+@pytest.mark.django_db(transaction=False)
+def test_the_best_exact_strategy_is_the_fastest_that_kept_every_like():
+    pessimistic, sharded = _result("pessimistic", 1.0), _result("sharded", 0.5)
+    buffered_lost = _result("buffered", 0.1, stored=9)  # fastest, but lost a like
+    counter_doubled = _result("counter", 0.2, rows=11)  # a like row written twice
+    rmw, service = _result("rmw", 0.05), _result("service", 0.05)
+
+    results = [pessimistic, sharded, buffered_lost, counter_doubled, rmw, service]
+    assert like_lab.best_exact(results) is sharded
+    assert like_lab.best_exact([rmw, service]) is None
+    assert like_lab.best_exact([]) is None

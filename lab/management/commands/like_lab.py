@@ -147,9 +147,8 @@ class Command(BaseCommand):
         output.table(self.stdout.write, header, rows)
         by_key = dict(zip((s.key for s in like_lab.STRATEGIES), results, strict=True))
         pessimistic = by_key["pessimistic"].throughput
-        exact = [r for key, r in by_key.items() if key not in ("rmw", "service")]
-        best = max(exact, key=lambda r: r.throughput)
-        if pessimistic:
+        best = like_lab.best_exact(results)
+        if pessimistic and best:
             self.stdout.write(
                 f"The best exact strategy ({best.strategy}): "
                 f"{best.throughput / pessimistic:.2f}x the throughput of the pessimistic lock; "
