@@ -15,8 +15,9 @@ request and changed rarely, for LOCAL_CACHE_SECONDS (0, the default: off), and
 others may see a few seconds late.
 
 Stamps say when something shown on many pages changed: a value in the shared
-cache per *scope* ("the timeline", "member 7", "post 12"), replaced by a new random
-one after every write to it (``stamps_bump``). A cached thing records the stamps
+cache per *scope* ("the timeline", "member 7", "post 12", "member 7's feed"), dropped
+after every write to it (``stamps_bump``) and replaced by a new random one when next
+read. A cached thing records the stamps
 of its scopes as they were before it was read (``stamped_get_or_set``) and is good
 while they are unchanged: a write makes stale exactly what shows it, and no
 reader ever has to be told.
@@ -261,7 +262,10 @@ def stamps_bump(scopes: Iterable[str]) -> None:
     Now, so that reads later in the same transaction (and tests, whose transactions
     never commit) see the change; after the commit, because a reader in another
     transaction may have stamped what it read before the commit with the first
-    new stamp. A bump the cache drops leaves the old things to their expiry.
+    new stamp. A stamp is dropped, not replaced: the next reader makes a new one
+    (``stamps_read``), and a scope nobody reads (the feeds of members who are not
+    looking) costs nothing to keep. A bump the cache drops leaves the old things
+    to their expiry.
     """
     scopes = list(scopes)
     if not scopes:
@@ -272,9 +276,10 @@ def stamps_bump(scopes: Iterable[str]) -> None:
 
 def _bump(scopes: list[str]) -> None:
     try:
-        cache.set_many({STAMP_PREFIX + scope: _new_stamp() for scope in scopes}, None)
+        cache.delete_many([STAMP_PREFIX + scope for scope in scopes])
     except Exception as exc:
-        logger.warning("cache: could not bump %s (%s: %s)", scopes, type(exc).__name__, exc)
+        shown = scopes if len(scopes) <= 5 else [*scopes[:5], f"and {len(scopes) - 5} more"]
+        logger.warning("cache: could not bump %s (%s: %s)", shown, type(exc).__name__, exc)
 
 
 def stamped_get_or_set(

@@ -23,6 +23,7 @@ from core import outbox
 from core.cache import local_forget, local_get_or_set
 from core.db import Prepared, retry_on_lock_conflict
 from core.pagination import Cursor, Page, keyset_page
+from core.web.pagecache import pages_changed
 from feeds.models import FanoutJob, FeedEntry, FeedFloor, PullAuthor
 from follows import services as follows
 from posts import services as posts
@@ -35,6 +36,12 @@ TRIM_ONE_IN = 50
 
 
 # --- feed rows -------------------------------------------------------------------
+#
+# Every write of feed rows below bumps the stamps of the feeds it wrote
+# (``pages_changed(feeds=...)``, now and after its commit): a member's kept home is
+# good while its feed's stamp is unchanged (core/web/pagecache.py), so a writer
+# that forgot would leave a home stale for its lifetime. A post's deletion takes
+# its rows by foreign key: ``feeds_of_posts_deleting`` bumps their feeds.
 
 
 def feed_add(*, owner_ids: Iterable[int], post_id: int, author_id: int) -> None:
@@ -65,6 +72,7 @@ def _insert(rows: list[tuple[int, int, int]], *, batch: int = 1_000) -> None:
                 head + ", ".join(["(%s, %s, %s)"] * len(chunk)),
                 [value for row in chunk for value in row],
             )
+    pages_changed(feeds={owner for owner, _, _ in rows})
 
 
 def feeds_add_posts(*, owner_ids: Iterable[int], post_ids: list[int], author_id: int) -> None:
@@ -75,6 +83,8 @@ def feeds_add_posts(*, owner_ids: Iterable[int], post_ids: list[int], author_id:
 def feed_remove_author(*, owner_id: int, author_id: int) -> int:
     """Take an author's posts out of one feed (unfollow); reads that feed only."""
     deleted, _ = FeedEntry.objects.filter(owner_id=owner_id, author_id=author_id).delete()
+    if deleted:
+        pages_changed(feeds=[owner_id])
     return deleted
 
 
@@ -109,6 +119,7 @@ def feed_remove_posts(*, post_ids: Iterable[int], limit: int) -> int:
     )
     if rows:
         FeedEntry.objects.filter(pk__in=rows).delete()
+        pages_changed(feeds={owner for owner, _ in rows})
     return len(rows)
 
 
@@ -120,6 +131,8 @@ def feed_clear(*, owner_id: int, limit: int) -> int:
     if last is not None:
         remaining = remaining.filter(post_id__lte=last)
     deleted, _ = remaining.delete()
+    if deleted:
+        pages_changed(feeds=[owner_id])
     return deleted
 
 
@@ -137,6 +150,8 @@ def feed_trim(*, owner_id: int, keep: int | None = None) -> int:
         return 0
     deleted, _ = FeedEntry.objects.filter(owner_id=owner_id, post_id__lte=cutoff).delete()
     FeedFloor.objects.filter(owner_id=owner_id, post_id__lt=cutoff).update(post_id=cutoff)
+    if deleted:
+        pages_changed(feeds=[owner_id])
     return deleted
 
 
@@ -199,6 +214,16 @@ def feed_entries(*, owner_id: int) -> list[tuple[int, int]]:
     """Every ``(post_id, author_id)`` of a member's feed, newest first (checks and repairs)."""
     entries = FeedEntry.objects.filter(owner_id=owner_id).order_by("-post_id")
     return list(entries.values_list("post_id", "author_id"))
+
+
+def feeds_of_posts_deleting(*, post_ids: list[int], **kwargs) -> None:
+    """Bump the feeds that hold posts about to be deleted (``posts.services.posts_deleting``,
+    sent with the posts locked: no fan-out can add a row of theirs until they are gone).
+
+    Read by the posts' index; their rows then go with them by foreign key.
+    """
+    owners = FeedEntry.objects.filter(post_id__in=post_ids).values_list("owner_id", flat=True)
+    pages_changed(feeds=set(owners))
 
 
 def feeds_holding(*, post_id: int) -> dict[int, int]:
@@ -472,6 +497,7 @@ def feed_repair(*, member_id: int) -> FeedDifferences:
     gone = wrong.extra | wrong.twice
     if gone:
         FeedEntry.objects.filter(owner_id=member_id, post_id__in=gone).delete()
+        pages_changed(feeds=[member_id])
     required = _required(member_id=member_id, followees=followees)
     author_of = dict(required)
     held = ({post_id for post_id, _ in stored} - wrong.extra) | wrong.missing

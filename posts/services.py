@@ -15,6 +15,7 @@ from datetime import date, datetime
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Count, QuerySet, Sum
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -23,6 +24,11 @@ from core.exceptions import NotFound
 from core.pagination import Cursor, Page, keyset_page
 from core.web.pagecache import pages_changed
 from posts.models import MEMBER_DAY_INDEX, MEMBER_TIMELINE_INDEX, DailyPostCount, Post
+
+# Sent with ``post_ids`` once posts about to be deleted are locked, in the deleting
+# transaction: what holds rows of theirs that go by foreign key, and keeps stamps
+# of those rows, learns it here (the home feeds, ``feeds.apps``).
+posts_deleting = Signal()
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,9 @@ def posts_delete(*, post_ids: Iterable[int]) -> int:
     )
     if not posts:
         return 0
-    Post.objects.filter(pk__in=[post_id for post_id, _, _ in posts]).delete()
+    locked = [post_id for post_id, _, _ in posts]
+    posts_deleting.send(sender=Post, post_ids=locked)
+    Post.objects.filter(pk__in=locked).delete()
     per_day = Counter((member_id, day) for _, member_id, day in posts)
     DailyPostCount.objects.add((member_id, day, -n) for (member_id, day), n in per_day.items())
     pages_changed(

@@ -33,7 +33,7 @@ from django.conf import settings
 from core.cache import LocalMemo, reads_fresh, stamped_get_or_set
 from core.pagination import Cursor, Page, merge_pages
 from core.web.dbrouter import reading_primary
-from core.web.pagecache import TIMELINE, member_scope
+from core.web.pagecache import TIMELINE, feed_scope, member_scope
 from feeds import services as feeds
 from follows import services as follows
 from follows.services import FollowCounts
@@ -246,13 +246,12 @@ def _home_ids(member_id: int, cursor: Cursor) -> tuple[Page[int], dict[int, Post
     return merged, {p.id: p for pg in pull_pages for p in _rows(pg.items)}
 
 
-def home_version(*, member_id: int) -> tuple:
-    """What others' writes change on the first page of the member's home: which posts it
-    shows and whether an older page follows (a fan-out, a deletion, a pulled
-    author's post change it; no stamp says so). The page's own reads, without
-    the posts."""
-    merged, _ = _home_ids(member_id, Cursor())
-    return tuple(merged.items), merged.older
+def home_scopes(*, member_id: int) -> list[str]:
+    """What others' writes change on the member's home: their feed (every writer of its
+    rows bumps it, ``feeds.services``) and the pulled authors they follow, whose
+    posts the page reads from the authors' own (their member scopes)."""
+    pulled = follows.following_among(follower_id=member_id, member_ids=feeds.pull_authors())
+    return [feed_scope(member_id), *(member_scope(author) for author in sorted(pulled))]
 
 
 # --- follow lists ----------------------------------------------------------------

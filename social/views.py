@@ -70,11 +70,7 @@ def _viewer_timeline_scopes(viewer_id: int, member_id: int | None = None) -> lis
 
 
 def _home_scopes(viewer_id: int) -> list[str]:
-    return []  # the feed's ids are its version
-
-
-def _home_version(viewer_id: int) -> tuple:
-    return facades.home_version(member_id=viewer_id)
+    return facades.home_scopes(member_id=viewer_id)
 
 
 GET = ["GET", "HEAD"]
@@ -243,7 +239,7 @@ def api_member(request: HttpRequest, member_id: int = MemberId):
 # --- home --------------------------------------------------------------------------------
 
 
-@member_page(scopes=_home_scopes, version=_home_version)
+@member_page(scopes=_home_scopes)
 @login_required
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
@@ -262,7 +258,7 @@ def home(request: HttpRequest) -> HttpResponse:
     openapi_extra=PAGED,
     summary="My home timeline: my posts and those of whom I follow",
 )
-@decorate_view(member_page(scopes=_home_scopes, version=_home_version, url_name="api_home"))
+@decorate_view(member_page(scopes=_home_scopes, url_name="api_home"))
 def api_home(request: HttpRequest):
     form = CursorForm(request.GET)
     if not form.is_valid():

@@ -5,10 +5,10 @@ OPTIONS web request (``ReplicaMiddleware`` marks it), and only while
 
 - the client did not write in the last REPLICA_PIN_SECONDS (the ``primary_pin``
   cookie set after every non-safe request: a member reads their own writes);
-- the request is not one the shared page cache may keep (an anonymous GET, see
-  core/web/pagecache.py): a page rendered from a replica a moment behind would be
-  stored under the new generation and shown, stale, until the next write or
-  PAGE_CACHE_SECONDS;
+- the request is not one whose answer may be kept (an anonymous GET, a member's
+  page without a query, see core/web/pagecache.py): a page rendered from a replica
+  a moment behind would be stored under the stamps of the newer rows and shown,
+  stale, until the next write or its expiry;
 - this request has not written, and no transaction is open on the primary
   (reads that decide a write see what they decide on);
 - the replica is "up": this process asked it ``SHOW SLAVE STATUS`` within the last
@@ -43,7 +43,7 @@ from django.http import HttpRequest, HttpResponse
 
 from core.exceptions import NotFound
 from core.web.middleware import DATABASE_ERRORS, database_unavailable, not_found
-from core.web.pagecache import may_store as page_cache_may_store
+from core.web.pagecache import may_keep
 
 logger = logging.getLogger(__name__)
 
@@ -250,7 +250,7 @@ class ReplicaMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         safe = request.method in SAFE_METHODS
-        allowed = safe and not _pinned(request) and not page_cache_may_store(request)
+        allowed = safe and not _pinned(request) and not may_keep(request)
         token = _request_state.set(_RequestState(replica_allowed=allowed))
         try:
             response = self.get_response(request)

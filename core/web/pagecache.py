@@ -49,7 +49,7 @@ import functools
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Iterable
 from importlib import import_module
 
 from django.conf import settings
@@ -107,6 +107,11 @@ def member_scope(member_id: int) -> str:
     return f"member:{member_id}"
 
 
+def feed_scope(owner_id: int) -> str:
+    """The rows of a member's home feed (every writer of them: ``feeds.services``)."""
+    return f"feed:{owner_id}"
+
+
 def post_scope(post_id: int) -> str:
     """One post and its like count."""
     return f"post:{post_id}"
@@ -117,13 +122,15 @@ def pages_changed(
     timeline: bool = False,
     members: Iterable[int] = (),
     posts: Iterable[int] = (),
+    feeds: Iterable[int] = (),
     nicknames: bool = False,
     everything: bool = False,
 ) -> None:
     """Call in the transaction of a write that changes what public pages show.
 
     ``timeline``: a post came or went; ``members``: what their pages show changed;
-    ``posts``: those posts changed (a like) or went; ``nicknames``: a nickname
+    ``posts``: those posts changed (a like) or went; ``feeds``: rows of these
+    members' home feeds came or went (a fan-out, a trim); ``nicknames``: a nickname
     changed (the timeline shows it too); ``everything``: members went, with
     their posts, likes and follows (``members`` are they): every list of posts or
     members is stale. The follow counts of those they followed show within
@@ -136,6 +143,7 @@ def pages_changed(
         scopes.append(NICKNAMES)
     scopes += [member_scope(m) for m in sorted(set(members))]
     scopes += [post_scope(p) for p in sorted(set(posts))]
+    scopes += [feed_scope(owner) for owner in sorted(set(feeds))]
     stamps_bump(scopes)
 
 
@@ -173,22 +181,15 @@ def public_page(
     return decorate
 
 
-def member_page(
-    *,
-    scopes: Callable[..., list[str]],
-    version: Callable[..., Hashable] | None = None,
-    url_name: str | None = None,
-):
+def member_page(*, scopes: Callable[..., list[str]], url_name: str | None = None):
     """Mark a view's 200 answers to a member's GET without a query as theirs to keep.
 
     ``scopes(viewer_id=, **url kwargs)`` names what others may change on the page
-    (their stamps are read with the page); ``version(viewer_id=, **url kwargs)``,
-    when given, is read on every request and must equal what it was when the
-    page was kept (the home feed's ids: a fan-out writes them, no stamp is
-    bumped). What a page shows of others beyond these (like counts, nicknames)
-    is at most MEMO_SECONDS old, the page's lifetime; what the member does
-    themselves makes them a writer (``core.cache.writer_mark``), whose pages are
-    never served from here. ``url_name`` as for ``public_page``.
+    (their stamps are read with the page: the home's is its feed, which every
+    fan-out bumps). What a page shows of others beyond these (like counts,
+    nicknames) is at most MEMO_SECONDS old, the page's lifetime; what the member
+    does themselves makes them a writer (``core.cache.writer_mark``), whose pages
+    are never served from here. ``url_name`` as for ``public_page``.
     """
 
     def decorate(view):
@@ -199,7 +200,6 @@ def member_page(
             return response
 
         wrapper.member_scopes = scopes  # functools.wraps keeps a @public_page's marks
-        wrapper.member_version = version
         if url_name is not None:
             _DISPATCHED[url_name] = wrapper
         return wrapper
@@ -244,6 +244,15 @@ def may_keep_for_member(request: HttpRequest) -> bool:
         and settings.SESSION_COOKIE_NAME in cookies
         and settings.CSRF_COOKIE_NAME in cookies
         and "messages" not in cookies
+    )
+
+
+def may_keep(request: HttpRequest) -> bool:
+    """Whether this request's answer may be kept, for visitors or for the member: its
+    reads go to the primary (``core.web.dbrouter``), since a page rendered from a
+    replica a moment behind would be kept under the stamps of the newer rows."""
+    return may_store(request) or (
+        may_keep_for_member(request) and _member_view(request) is not None
     )
 
 
@@ -375,9 +384,6 @@ class PageCacheMiddleware:
             if reads_fresh(viewer):  # read with the member's copy, just now
                 MEMBER_RESULTS.labels("fresh").inc()
                 return self.get_response(request)
-            version = None
-            if view.member_version is not None:
-                version = view.member_version(viewer_id=viewer, **kwargs)
             key = _member_key(request, viewer)
             stamps, found = stamps_read(view.member_scopes(viewer_id=viewer, **kwargs), also=[key])
         except DisallowedHost:
@@ -387,9 +393,8 @@ class PageCacheMiddleware:
             logger.warning("member page cache unavailable (%s); rendering", _reason(exc))
             MEMBER_RESULTS.labels("error").inc()
             return self.get_response(request)
-        state = (stamps, version)
         stored = found.get(key)
-        if stored is not None and stored[0] == state:
+        if stored is not None and stored[0] == stamps:
             MEMBER_RESULTS.labels("hit").inc()
             return _response(stored, "hit")
         response = self.get_response(request)
@@ -406,7 +411,7 @@ class PageCacheMiddleware:
         ):
             headers = [(k, v) for k, v in response.items() if k.lower() not in SKIPPED_HEADERS]
             cookies = list(response.cookies.values())
-            stored = (state, response.status_code, headers, response.content, cookies)
+            stored = (stamps, response.status_code, headers, response.content, cookies)
             _try(cache.set, key, stored, settings.MEMO_SECONDS)
             response["X-Page-Cache"] = "miss"
         MEMBER_RESULTS.labels("miss").inc()

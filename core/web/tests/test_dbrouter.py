@@ -333,6 +333,23 @@ def test_a_page_the_page_cache_may_keep_is_rendered_from_the_primary(
     assert queries == 0
 
 
+@replicated
+def test_a_members_page_that_may_be_kept_is_rendered_from_the_primary(
+    routed, status, client, settings
+):
+    """A home rendered from a replica a moment behind would be kept under its feed's new
+    stamp; a page with a query is never kept, and may read the replica."""
+    settings.PAGE_CACHE = True
+    client.force_login(a_member())  # no writer window, no pin: as a while after the login
+    client.cookies[settings.CSRF_COOKIE_NAME] = "c" * 32
+    kept, kept_queries = replica_queries(client, "/home/")
+    paged, paged_queries = replica_queries(client, "/home/?size=20")
+    assert kept.status_code == paged.status_code == 200
+    assert kept["X-Page-Cache"] == "miss"
+    assert kept_queries == 0
+    assert paged_queries > 0
+
+
 def pin_after(method: str, status_code: int) -> bool:
     request = getattr(RequestFactory(), method)("/")
     middleware = dbrouter.ReplicaMiddleware(lambda request: HttpResponse(status=status_code))

@@ -191,7 +191,7 @@ def test_a_kept_page_lives_memo_seconds(author, reader, settings):
         assert state(client.get("/me/")) in ("miss", None)
 
 
-def test_the_feed_is_the_homes_version_on_both_sides_of_a_fanout(author, reader):
+def test_a_fanout_ends_the_kept_home_and_the_next_is_kept_again(author, reader):
     client = logged_in(reader)
     kept(client, "/home/")
     kept(client, "/api/me/home")
