@@ -255,14 +255,15 @@ def stamps_read(scopes: Iterable[str], *, also: Iterable[str] = ()) -> tuple[lis
     return current, {key: found[key] for key in extra if key in found}
 
 
-def stamps_bump(scopes: Iterable[str]) -> None:
+def stamps_bump(scopes: Iterable[str], *, now: bool = True) -> None:
     """Make stale everything stamped with ``scopes``: now, and again once the transaction
     commits.
 
-    Now, so that reads later in the same transaction (and tests, whose transactions
-    never commit) see the change; after the commit, because a reader in another
-    transaction may have stamped what it read before the commit with the first
-    new stamp. A stamp is dropped, not replaced: the next reader makes a new one
+    Now (unless ``now`` is False: nothing reads them inside the writing
+    transaction), so that reads later in the same transaction (and tests, whose
+    transactions never commit) see the change; after the commit, because a reader
+    in another transaction may have stamped what it read before the commit with
+    the first new stamp. A stamp is dropped, not replaced: the next reader makes a new one
     (``stamps_read``), and a scope nobody reads (the feeds of members who are not
     looking) costs nothing to keep. A bump the cache drops leaves the old things
     to their expiry.
@@ -270,7 +271,8 @@ def stamps_bump(scopes: Iterable[str]) -> None:
     scopes = list(scopes)
     if not scopes:
         return
-    _bump(scopes)
+    if now:
+        _bump(scopes)
     transaction.on_commit(lambda: _bump(scopes))
 
 

@@ -30,8 +30,10 @@ anything but a GET answered 200 by a view marked ``@public_page``.
 A member's own pages (``@member_page``: their home, the timelines as they see
 them, ``/me/``) are kept apart, per member and browser (the key holds their CSRF
 cookie), for MEMO_SECONDS at most, checked on every request against the
-session (as Django checks it), the stamps of what they show and, for the home,
-its feed's ids; never for a member who has just written (docs/speed.md). A cached page holds no CSRF
+session (as Django checks it) and the stamps of what they show (for the home,
+its feed: every writer of feed rows bumps it); never for a member who has just
+written (docs/speed.md). A request whose answer may be kept reads the primary
+(``may_keep``, core/web/dbrouter.py). A cached page holds no CSRF
 token: the public pages have no form that needs one (the language switcher's
 POST is exempt). The pages and stamps live in Django's default cache, which must
 be shared by every process serving the site (settings: CACHES). A cache that
@@ -143,8 +145,11 @@ def pages_changed(
         scopes.append(NICKNAMES)
     scopes += [member_scope(m) for m in sorted(set(members))]
     scopes += [post_scope(p) for p in sorted(set(posts))]
-    scopes += [feed_scope(owner) for owner in sorted(set(feeds))]
     stamps_bump(scopes)
+    # After the commit alone: no page reads a feed inside the transaction writing it (a
+    # worker's, or a member's own write, whose pages read fresh), and a fan-out chunk
+    # bumps thousands of feeds.
+    stamps_bump([feed_scope(owner) for owner in set(feeds)], now=False)
 
 
 def public_page(
