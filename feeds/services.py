@@ -38,7 +38,7 @@ TRIM_ONE_IN = 50
 # --- feed rows -------------------------------------------------------------------
 #
 # Every write of feed rows below bumps the stamps of the feeds it wrote
-# (``pages_changed(feeds=...)``, now and after its commit): a member's kept home is
+# (``pages_changed(feeds=...)``, after its commit): a member's kept home is
 # good while its feed's stamp is unchanged (core/web/pagecache.py), so a writer
 # that forgot would leave a home stale for its lifetime. A post's deletion takes
 # its rows by foreign key: ``feeds_of_posts_deleting`` bumps their feeds.
