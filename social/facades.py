@@ -224,7 +224,8 @@ def home(*, member_id: int, cursor: Cursor, marks: bool = True) -> Timeline:
     One primary-key range read of the feed, one index range read per pulled
     author they follow (a handful at most), then the posts by id (kept in each
     process: a post never changes). Both sources are paged by post id, so the
-    merge pages exactly. The feed's page is read every time: a fan-out writes it.
+    merge pages exactly. The feed's page is read on every render; a kept home is
+    good while the feed's stamp is unchanged (``home_scopes``).
     """
     merged, have = _home_ids(member_id, cursor)
     missing = [post_id for post_id in merged.items if post_id not in have]

@@ -25,14 +25,6 @@ pytestmark = [pytest.mark.mysql, pytest.mark.django_db(transaction=True)]
 HOLD = 0.3  # seconds the writer is held where the race used to open
 
 
-@pytest.fixture
-def held_jobs(monkeypatch):
-    """Jobs are recorded, not sent after their commit: the test runs each where it wants."""
-    sent: list[int] = []
-    monkeypatch.setattr("core.outbox.outbox_send", lambda model, pk: sent.append(pk) or True)
-    return sent
-
-
 def hold_before(monkeypatch, module, name: str) -> threading.Event:
     """Make ``module.name`` wait HOLD seconds before it runs; the event says it was reached."""
     real, reached = getattr(module, name), threading.Event()

@@ -27,14 +27,6 @@ from social import usecases
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def held_jobs(monkeypatch) -> list[int]:
-    """Jobs are recorded, not run after their commit: each test runs them where it wants."""
-    sent: list[int] = []
-    monkeypatch.setattr("core.outbox.outbox_send", lambda model, pk: sent.append(pk) or True)
-    return sent
-
-
 def run_jobs(sent: list[int]) -> None:
     while sent:
         fanout.fanout_run(job_id=sent.pop(0))
